@@ -1,0 +1,94 @@
+"""Shopper: mystery-shopper inspections of bank outlets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+
+from shopper import config as config_module
+
+ROOT = config_module.ROOT
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config_module.load(Path(app.instance_path), config))
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_cycle(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from shopper import i18n
+    from shopper.auth import access
+    from shopper.auth.views import init_login
+    from shopper.extensions import csrf, db, login_manager
+    from shopper.photos.service import init_storage
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    init_login(login_manager)
+    i18n.init_app(app)
+    access.init_app(app)
+    init_storage(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from shopper.auth.views import bp as auth
+    from shopper.branch.views import bp as branch
+    from shopper.inspections.views import bp as inspect
+    from shopper.inspections.views import shared as inspections
+    from shopper.office.views import bp as office
+    from shopper.photos.views import bp as photos
+
+    for blueprint in (auth, inspect, inspections, photos, office, branch):
+        app.register_blueprint(blueprint)
+
+
+def register_request_cycle(app: Flask) -> None:
+    """One transaction per request: commit once if the response is a success."""
+    from shopper.extensions import db
+
+    @app.after_request
+    def commit_or_roll_back(response):
+        if "_db_session" in g:
+            if response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from shopper import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from shopper import cli
+
+    cli.init_app(app)

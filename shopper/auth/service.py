@@ -1,0 +1,52 @@
+"""Signing in and out. Sessions live in the database so logging out ends them for good."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from shopper.auth.models import LoginSession, User
+
+# checked when the username is unknown, so both cases take the same time
+_DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        from werkzeug.security import check_password_hash
+
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def start_session(session: Session, user: User) -> str:
+    """Open a server-side session for `user`; the token goes into the signed cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_digest(token), user_id=user.id))
+    session.flush()
+    user.session_token = token
+    return token
+
+
+def load_session_user(session: Session, token: str) -> User | None:
+    row = session.get(LoginSession, _digest(token))
+    if row is None or not row.user.active:
+        return None
+    row.user.session_token = token
+    return row.user
+
+
+def end_session(session: Session, token: str) -> None:
+    """Idempotent: a session already ended stays ended."""
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))

@@ -1,0 +1,73 @@
+"""Configuration: defaults, then SHOPPER_* environment variables, then a test's overrides.
+
+The only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_BANDS = [
+    # (code, lowest score in the band, counts as a pass)
+    ("excellent", 90, True),
+    ("pass", 85, True),
+    ("fail", 80, False),
+    ("severe_fail", 0, False),
+]
+
+
+def _defaults(instance_path: Path) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": f"sqlite:///{instance_path / 'shopper.sqlite3'}",
+        "STORAGE_DIR": str(instance_path / "storage"),
+        "CHECKLIST_DIR": str(ROOT / "checklists"),
+        "SCORE_BANDS": DEFAULT_BANDS,
+        # the order an inspector meets them on a visit
+        "CHECKLIST_ORDER": ["six_s", "teller_seven_steps", "five_courtesies"],
+        "TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ["zh_CN", "en"],
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        "PHOTO_MAX_PIXELS": 50_000_000,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "PREFERRED_URL_SCHEME": "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # a morning's inspection must not expire under the inspector
+    }
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A per-installation key kept under instance/, made on first run; never in the repo."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = _defaults(instance_path)
+    env = os.environ
+    for name in ("DATABASE_URL", "STORAGE_DIR", "CHECKLIST_DIR", "TIMEZONE", "SECRET_KEY"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = env[f"SHOPPER_{name}"]
+    if env.get("SHOPPER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        config["SESSION_COOKIE_SECURE"] = True
+        config["PREFERRED_URL_SCHEME"] = "https"
+    config.update(overrides or {})
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key(instance_path)
+    config["BABEL_DEFAULT_TIMEZONE"] = config["TIMEZONE"]
+    return config

@@ -1,0 +1,1 @@
+"""The pure domain core: no Flask, no database. Plain data in, plain data out."""

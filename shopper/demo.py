@@ -1,0 +1,122 @@
+"""The demo organisation: a head office, 3 sub-branches, 12 outlets, one current period.
+
+Seeding is idempotent: once the demo exists, it only reads back the saved logins.
+Passwords are random per installation and kept under instance/, never in the repo.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopper.auth.models import Role, User
+from shopper.checklists.service import latest_versions
+from shopper.core.scoring import bands_from_config
+from shopper.inspections import service as inspections
+from shopper.org.models import Agency, Outlet, SubBranch
+from shopper.periods.models import Assignment, Period
+
+SUB_BRANCHES = [
+    ("SB01", "城东支行", ["解放路", "人民广场", "东湖", "新城"]),
+    ("SB02", "城西支行", ["西湖", "文教区", "高新园", "西站"]),
+    ("SB03", "城南支行", ["南湖", "滨江", "开发区", "大学城"]),
+]
+LOGINS_FILE = "demo-logins.txt"
+
+
+def quarter_of(day: date) -> tuple[str, date, date]:
+    q = (day.month - 1) // 3 + 1
+    start = date(day.year, 3 * q - 2, 1)
+    end = date(day.year + (q == 4), (3 * q) % 12 + 1, 1)
+    return f"{day.year}Q{q}", start, date.fromordinal(end.toordinal() - 1)
+
+
+def _read_logins(path: Path) -> list[tuple[str, str, str]]:
+    return [tuple(line.split("\t")) for line in path.read_text().splitlines() if line]  # type: ignore[misc]
+
+
+def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    logins_path = instance / LOGINS_FILE
+    if session.scalar(select(User).where(User.username == "admin")) is not None:
+        return _read_logins(logins_path) if logins_path.exists() else []
+
+    period_code, starts, ends = quarter_of(date.today())
+    period = Period(code=period_code, starts_on=starts, ends_on=ends, is_current=True)
+    agency = Agency(name="明镜服务质量咨询公司")
+    session.add_all([period, agency])
+    outlets: list[Outlet] = []
+    sub_branches: list[SubBranch] = []
+    for sb_code, sb_name, outlet_names in SUB_BRANCHES:
+        sub_branch = SubBranch(code=sb_code, name=sb_name)
+        sub_branches.append(sub_branch)
+        for name in outlet_names:
+            outlet = Outlet(code=f"{sb_code}-{len(outlets) + 1:02d}", name=f"{name}网点", sub_branch=sub_branch)
+            outlets.append(outlet)
+        session.add(sub_branch)
+    session.add_all(outlets)
+    session.flush()
+
+    logins: list[tuple[str, str, str]] = []
+
+    def account(username: str, name: str, role: Role, **scope: Any) -> User:
+        password = secrets.token_urlsafe(9)
+        user = User(username=username, display_name=name, role=role, **scope)
+        user.set_password(password)
+        session.add(user)
+        logins.append((role.value, username, password))
+        return user
+
+    account("admin", "总行服务质量办公室", Role.ADMIN)
+    inspector1 = account("inspector1", "神秘人 张", Role.INSPECTOR, agency=agency)
+    inspector2 = account("inspector2", "神秘人 李", Role.INSPECTOR, agency=agency)
+    account("outlet12", f"{outlets[11].name}负责人", Role.OUTLET_MANAGER, outlet=outlets[11])
+    account("subbranch3", f"{sub_branches[2].name}行长", Role.SUB_BRANCH_MANAGER, sub_branch=sub_branches[2])
+    session.flush()
+
+    assignments = [
+        Assignment(period=period, outlet=outlet, inspector=inspector1 if n < 6 else inspector2)
+        for n, outlet in enumerate(outlets)
+    ]
+    session.add_all(assignments)
+    session.flush()
+    _submit_examples(session, inspector2, assignments[9:], config)
+
+    instance.mkdir(parents=True, exist_ok=True)
+    logins_path.write_text("".join("\t".join(row) + "\n" for row in logins))
+    logins_path.chmod(0o600)
+    return logins
+
+
+def _submit_examples(
+    session: Session, inspector: User, assignments: list[Assignment], config: dict[str, Any]
+) -> None:
+    """A few submitted inspections so every role's screens show something."""
+    versions = latest_versions(session, config["CHECKLIST_ORDER"])
+    if not versions:
+        return
+    bands = bands_from_config(config["SCORE_BANDS"])
+    rng = random.Random(2026)
+    for fail_rate, assignment in zip((0.04, 0.12, 0.25), assignments, strict=False):
+        inspection = inspections.start(session, inspector, assignment.id, "on_site", versions)
+        for pin in inspections.pinned(inspection):
+            for item in pin.checklist.items:
+                failed = rng.random() < fail_rate and not item.photo_required_on_fail
+                result = "fail" if failed else "pass"
+                inspections.save_answer(
+                    session,
+                    inspector,
+                    inspection,
+                    version_id=pin.version.id,
+                    item_code=item.code,
+                    result=result,
+                    note="示例：现场发现该项未达标准。" if failed else "",
+                    client_uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                )
+        inspections.submit(session, inspector, inspection, bands)

@@ -1,0 +1,93 @@
+"""One handler per status: a sentence in the user's language, as a page or as JSON.
+
+The database session is rolled back by the request cycle for every 4xx/5xx.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from shopper.auth.access import wants_json
+from shopper.refusals import Refused
+
+log = logging.getLogger(__name__)
+
+STATUS_MESSAGES = {
+    400: _l("The request could not be understood. Please check what you entered and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("Your account does not have access to this page."),
+    404: _l("This page does not exist, or you do not have access to it."),
+    405: _l("This action is not available here."),
+    409: _l("This could not be done in the current state. Reload the page and try again."),
+    413: _l("The file is too large. Photos may be at most 25 MB."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+REFUSALS = {
+    "not_found": STATUS_MESSAGES[404],
+    "period_closed": _l("This period is closed; no new inspections can be started in it."),
+    "bad_mode": _l("Choose whether the inspection is on site or by video."),
+    "no_checklists": _l("No checklist has been published yet; ask head office."),
+    "already_submitted": _l("This inspection has been submitted and can no longer be changed."),
+    "unknown_item": _l("Item %(item)s is not part of this inspection's checklists."),
+    "bad_result": _l("An answer must be pass, fail or not applicable."),
+    "na_not_allowed": _l("Item %(item)s cannot be marked not applicable."),
+    "note_too_long": _l("The note is too long: at most %(limit)s characters."),
+    "conflict": _l("This answer was saved from somewhere else at the same moment; try again."),
+    "incomplete": _l("The inspection cannot be submitted yet: some items need attention."),
+    "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
+    "photo_empty": _l("The file is empty. Please take or choose the photo again."),
+    "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),
+    "photo_not_an_image": _l("This file is not a photo. Please choose a JPEG, PNG, WebP or HEIC image."),
+    "photo_unsupported_type": _l("This kind of file is not accepted. Please choose a JPEG, PNG, WebP or HEIC image."),
+    "photo_corrupt": _l("The photo is damaged or incomplete. Please take it again."),
+    "photo_too_many_pixels": _l("The image has too many pixels (at most 50 megapixels)."),
+    "photo_too_small": _l("The image is too small to serve as evidence."),
+    "photo_bad_aspect_ratio": _l("The image is too narrow or too wide to be a photo."),
+}
+
+
+def refusal_message(refusal: Refused) -> str:
+    template = REFUSALS.get(refusal.code) or STATUS_MESSAGES.get(refusal.status, "")
+    params = {k: v for k, v in refusal.params.items() if isinstance(v, (str, int))}
+    return str(template) % params if params else str(template)
+
+
+def respond(status: int, message: str, **extra):
+    if wants_json():
+        return jsonify(error=message, **extra), status
+    return render_template("error.html", status=status, message=message, **extra), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(Refused)
+    def refused(exc: Refused):
+        return respond(exc.status, refusal_message(exc), code=exc.code)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return respond(
+            400,
+            _("This form has expired or did not come from this site. Reload the page and try again."),
+            code="csrf",
+        )
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        log.warning("integrity error: %s", exc.orig)
+        return respond(409, str(REFUSALS["conflict"]), code="conflict")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = STATUS_MESSAGES.get(status) or exc.description or ""
+        if status >= 500:
+            log.error("server error: %r", getattr(exc, "original_exception", exc))
+        return respond(status, str(message), code=str(status))

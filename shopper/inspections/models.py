@@ -1,0 +1,132 @@
+"""Inspections, the checklist versions they pin, answers and stored scores."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shopper.auth.models import User
+from shopper.checklists.models import ChecklistVersion
+from shopper.db import Base, utcnow
+from shopper.org.models import Outlet
+from shopper.periods.models import Assignment, Period
+
+MAX_NOTE = 2000
+
+
+class Mode(StrEnum):
+    ON_SITE = "on_site"
+    VIDEO = "video"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    __table_args__ = (
+        CheckConstraint("mode IN ('on_site', 'video')", name="mode"),
+        CheckConstraint("status IN ('draft', 'submitted')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), unique=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default=Status.DRAFT)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    # stored at submission so rankings are queries, not recomputations
+    score: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    band: Mapped[str | None] = mapped_column(String(30), index=True)
+    red_line_failed: Mapped[bool | None]
+    points_earned: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
+    points_applicable: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
+
+    assignment: Mapped[Assignment] = relationship()
+    period: Mapped[Period] = relationship()
+    outlet: Mapped[Outlet] = relationship()
+    inspector: Mapped[User] = relationship()
+    checklists: Mapped[list[InspectionChecklist]] = relationship(
+        order_by="InspectionChecklist.position", cascade="all, delete-orphan"
+    )
+    answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
+    section_scores: Mapped[list[SectionScore]] = relationship(cascade="all, delete-orphan")
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == Status.SUBMITTED
+
+
+class InspectionChecklist(Base):
+    """The exact checklist version an inspection uses, fixed when it starts."""
+
+    __tablename__ = "inspection_checklists"
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
+    checklist_version_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_versions.id"), primary_key=True
+    )
+    position: Mapped[int]
+
+    version: Mapped[ChecklistVersion] = relationship()
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "checklist_version_id", "item_code"),
+        ForeignKeyConstraint(
+            ["inspection_id", "checklist_version_id"],
+            ["inspection_checklists.inspection_id", "inspection_checklists.checklist_version_id"],
+        ),
+        CheckConstraint("result IN ('pass', 'fail', 'na')", name="result"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
+    item_code: Mapped[str] = mapped_column(String(40))
+    result: Mapped[str] = mapped_column(String(4))
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SectionScore(Base):
+    __tablename__ = "section_scores"
+
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), primary_key=True)
+    checklist_version_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_versions.id"), primary_key=True
+    )
+    section_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    earned: Mapped[Decimal] = mapped_column(Numeric(7, 1))
+    applicable: Mapped[Decimal] = mapped_column(Numeric(7, 1))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+
+
+class ClientWrite(Base):
+    """Every write a phone makes carries a UUID; one seen before is not applied again."""
+
+    __tablename__ = "client_writes"
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,108 @@
+"""Plain page data for inspection templates: no ORM objects reach a template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shopper.i18n import localized
+from shopper.inspections import service
+from shopper.inspections.models import Answer, Inspection
+from shopper.photos import service as photos
+
+
+def photo_data(photo) -> dict[str, Any]:
+    return {
+        "id": photo.id,
+        "thumb": url_for("photos.file", sha256=photo.sha256, variant="thumb"),
+        "full": url_for("photos.file", sha256=photo.sha256, variant="main"),
+        "captured_at": photo.captured_at,
+        "uploaded_at": photo.uploaded_at,
+    }
+
+
+def photo_json(photo) -> dict[str, Any]:
+    data = photo_data(photo)
+    for key in ("captured_at", "uploaded_at"):
+        data[key] = data[key].isoformat() if data[key] else None
+    return data
+
+
+def header(inspection: Inspection) -> dict[str, Any]:
+    return {
+        "id": inspection.id,
+        "outlet": inspection.outlet.name,
+        "outlet_code": inspection.outlet.code,
+        "sub_branch": inspection.outlet.sub_branch.name,
+        "period": inspection.period.code,
+        "mode": inspection.mode,
+        "status": inspection.status,
+        "inspector": inspection.inspector.display_name,
+        "agency": inspection.inspector.agency.name if inspection.inspector.agency else "",
+        "started_at": inspection.started_at,
+        "submitted_at": inspection.submitted_at,
+        "score": inspection.score,
+        "band": inspection.band,
+        "red_line_failed": inspection.red_line_failed,
+        "earned": inspection.points_earned,
+        "applicable": inspection.points_applicable,
+    }
+
+
+def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]:
+    """Every pinned checklist with its sections, items, answers and photos."""
+    answers = {
+        (a.checklist_version_id, a.item_code): a
+        for a in session.scalars(select(Answer).where(Answer.inspection_id == inspection.id))
+    }
+    photo_map = photos.by_item(session, inspection)
+    section_scores = {
+        (s.checklist_version_id, s.section_code): s for s in inspection.section_scores
+    }
+    result = []
+    for pin in service.pinned(inspection):
+        version_id = pin.version.id
+        sections = []
+        for section in pin.checklist.sections:
+            items = []
+            for item in section.items:
+                answer: Answer | None = answers.get((version_id, item.code))
+                items.append(
+                    {
+                        "code": item.code,
+                        "text": localized(item.text),
+                        "guidance": localized(item.guidance),
+                        "points": item.points,
+                        "red_line": item.red_line,
+                        "na_allowed": item.na_allowed,
+                        "photo_required": item.photo_required_on_fail,
+                        "result": answer.result if answer else None,
+                        "note": answer.note if answer else "",
+                        "photos": [photo_data(p) for p in photo_map.get((version_id, item.code), [])],
+                    }
+                )
+            scored = section_scores.get((version_id, section.code))
+            sections.append(
+                {
+                    "code": section.code,
+                    "title": localized(section.title),
+                    "items": items,
+                    "earned": scored.earned if scored else None,
+                    "applicable": scored.applicable if scored else None,
+                    "score": scored.score if scored else None,
+                }
+            )
+        result.append(
+            {
+                "version_id": version_id,
+                "code": pin.checklist.code,
+                "version": pin.version.version,
+                "sha256": pin.version.sha256,
+                "title": localized(pin.checklist.title),
+                "sections": sections,
+            }
+        )
+    return result

@@ -1,0 +1,316 @@
+"""Inspections: start, autosave answers, review, submit (then immutable), and who may see what.
+
+Functions take the database session and the acting user, `flush()` and never
+commit: the request (or CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shopper.auth.models import Role, User
+from shopper.checklists.models import ChecklistVersion
+from shopper.core import checklist as core
+from shopper.core import scoring
+from shopper.db import utcnow
+from shopper.inspections.models import (
+    MAX_NOTE,
+    Answer,
+    ClientWrite,
+    Inspection,
+    InspectionChecklist,
+    Mode,
+    SectionScore,
+    Status,
+)
+from shopper.org.models import Outlet
+from shopper.periods.models import Assignment, Period
+from shopper.photos.models import Photo
+from shopper.refusals import Refused
+
+
+def current_period(session: Session) -> Period | None:
+    return session.scalar(select(Period).where(Period.is_current.is_(True)))
+
+
+def assignments_for(session: Session, inspector: User, period: Period) -> list[Assignment]:
+    return list(
+        session.scalars(
+            select(Assignment)
+            .join(Outlet)
+            .where(Assignment.inspector_id == inspector.id, Assignment.period_id == period.id)
+            .order_by(Outlet.code)
+        )
+    )
+
+
+def inspections_by_assignment(session: Session, assignments: Sequence[Assignment]) -> dict:
+    ids = [a.id for a in assignments]
+    rows = session.scalars(select(Inspection).where(Inspection.assignment_id.in_(ids)))
+    return {i.assignment_id: i for i in rows}
+
+
+def claim_write(session: Session, user: User, uuid: str, kind: str) -> bool:
+    """Record a client write's UUID; False if it was applied before (do nothing then)."""
+    if session.get(ClientWrite, uuid) is not None:
+        return False
+    session.add(ClientWrite(uuid=uuid, user_id=user.id, kind=kind))
+    return True
+
+
+def start(
+    session: Session,
+    inspector: User,
+    assignment_id: int,
+    mode: str,
+    versions: Sequence[ChecklistVersion],
+) -> Inspection:
+    """Start the inspection of an assignment, pinning `versions`.
+
+    Idempotent: an assignment already started returns its inspection unchanged.
+    Raises Refused("not_found", 404) for someone else's assignment.
+    """
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None or assignment.inspector_id != inspector.id:
+        raise Refused("not_found", 404)
+    if not assignment.period.is_current:
+        raise Refused("period_closed", 409)
+    existing = session.scalar(select(Inspection).where(Inspection.assignment_id == assignment.id))
+    if existing is not None:
+        return existing
+    if mode not in set(Mode):
+        raise Refused("bad_mode")
+    if not versions:
+        raise Refused("no_checklists", 409)
+    inspection = Inspection(
+        assignment=assignment,
+        period_id=assignment.period_id,
+        outlet_id=assignment.outlet_id,
+        inspector_id=inspector.id,
+        mode=mode,
+        status=Status.DRAFT,
+        checklists=[
+            InspectionChecklist(version=v, position=n) for n, v in enumerate(versions, start=1)
+        ],
+    )
+    session.add(inspection)
+    session.flush()
+    return inspection
+
+
+def own_inspection(session: Session, inspector: User, inspection_id: int) -> Inspection:
+    """The inspector's own inspection. Raises Refused("not_found", 404) for anyone else's."""
+    inspection = session.get(Inspection, inspection_id)
+    if inspection is None or inspection.inspector_id != inspector.id:
+        raise Refused("not_found", 404)
+    return inspection
+
+
+@dataclass(frozen=True)
+class Pinned:
+    version: ChecklistVersion
+    checklist: core.Checklist
+
+
+def pinned(inspection: Inspection) -> list[Pinned]:
+    return [Pinned(ic.version, ic.version.checklist()) for ic in inspection.checklists]
+
+
+def find_item(inspection: Inspection, version_id: int, item_code: str) -> core.Item:
+    for pin in pinned(inspection):
+        if pin.version.id == version_id:
+            item = pin.checklist.item(item_code)
+            if item is not None:
+                return item
+    raise Refused("unknown_item", 400, item=item_code)
+
+
+def save_answer(
+    session: Session,
+    inspector: User,
+    inspection: Inspection,
+    *,
+    version_id: int,
+    item_code: str,
+    result: str,
+    note: str,
+    client_uuid: str,
+) -> bool:
+    """Autosave one answer. Idempotent per `client_uuid`: returns False if already applied.
+
+    Raises Refused for a submitted inspection, an item not in its pinned versions,
+    a result other than pass/fail/na, N/A where the item does not allow it, or a long note.
+    """
+    if session.get(ClientWrite, client_uuid) is not None:
+        return False  # a retry of a write already applied
+    if inspection.submitted:
+        raise Refused("already_submitted", 409)
+    item = find_item(inspection, version_id, item_code)
+    if result not in set(scoring.Result):
+        raise Refused("bad_result")
+    if result == scoring.Result.NA and not item.na_allowed:
+        raise Refused("na_not_allowed", 400, item=item_code)
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise Refused("note_too_long", 400, limit=MAX_NOTE)
+    claim_write(session, inspector, client_uuid, "answer")
+    answer = session.scalar(
+        select(Answer).where(
+            Answer.inspection_id == inspection.id,
+            Answer.checklist_version_id == version_id,
+            Answer.item_code == item_code,
+        )
+    )
+    if answer is None:
+        answer = Answer(
+            inspection_id=inspection.id, checklist_version_id=version_id, item_code=item_code
+        )
+        session.add(answer)
+    answer.result = result
+    answer.note = note
+    answer.updated_at = utcnow()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same item saved from two tabs at once
+        raise Refused("conflict", 409) from exc
+    return True
+
+
+def progress(session: Session, inspection: Inspection) -> tuple[int, int]:
+    """(answered, total) items of the inspection's pinned checklists."""
+    total = sum(len(p.checklist.items) for p in pinned(inspection))
+    answered = session.scalar(
+        select(func.count()).select_from(Answer).where(Answer.inspection_id == inspection.id)
+    )
+    return answered or 0, total
+
+
+def photo_counts(session: Session, inspection: Inspection) -> Counter:
+    rows = session.execute(
+        select(Photo.checklist_version_id, Photo.item_code).where(
+            Photo.inspection_id == inspection.id
+        )
+    )
+    return Counter((version_id, code) for version_id, code in rows)
+
+
+def answer_map(
+    session: Session, inspection: Inspection
+) -> dict[scoring.AnswerKey, scoring.Answer]:
+    """Answers keyed by (checklist code, item code), as the pure core wants them."""
+    code_of = {ic.checklist_version_id: ic.version.code for ic in inspection.checklists}
+    photos = photo_counts(session, inspection)
+    answers = session.scalars(select(Answer).where(Answer.inspection_id == inspection.id))
+    return {
+        (code_of[a.checklist_version_id], a.item_code): scoring.Answer(
+            scoring.Result(a.result), a.note, photos[(a.checklist_version_id, a.item_code)]
+        )
+        for a in answers
+    }
+
+
+def gaps(session: Session, inspection: Inspection) -> list[scoring.Gap]:
+    return scoring.gaps([p.checklist for p in pinned(inspection)], answer_map(session, inspection))
+
+
+def submit(
+    session: Session, inspector: User, inspection: Inspection, bands: Sequence[scoring.Band]
+) -> scoring.ScoreCard:
+    """Score and freeze the inspection; afterwards nothing about it can change.
+
+    Raises Refused("incomplete", 409, gaps=[...]) listing what is missing.
+    A second submit of a submitted inspection raises Refused("already_submitted", 409).
+    """
+    if inspection.submitted:
+        raise Refused("already_submitted", 409)
+    pins = pinned(inspection)
+    checklists = [p.checklist for p in pins]
+    answers = answer_map(session, inspection)
+    missing = scoring.gaps(checklists, answers)
+    if missing:
+        raise Refused("incomplete", 409, gaps=missing)
+    card = scoring.score(checklists, answers, bands)
+    version_of = {p.checklist.code: p.version.id for p in pins}
+    inspection.status = Status.SUBMITTED
+    inspection.submitted_at = utcnow()
+    inspection.score = card.score
+    inspection.band = card.band.code if card.band else None
+    inspection.red_line_failed = bool(card.red_line_failures)
+    inspection.points_earned = card.earned
+    inspection.points_applicable = card.applicable
+    inspection.section_scores = [
+        SectionScore(
+            checklist_version_id=version_of[s.checklist],
+            section_code=s.section,
+            earned=s.earned,
+            applicable=s.applicable,
+            score=s.score,
+        )
+        for s in card.sections
+    ]
+    session.flush()
+    return card
+
+
+def visible_to(user: User) -> Select:
+    """Inspections `user` may open: the one rule every list and page goes through."""
+    query = select(Inspection)
+    role = Role(user.role)
+    if role is Role.ADMIN:
+        return query
+    if role is Role.INSPECTOR:
+        return query.where(Inspection.inspector_id == user.id)
+    submitted = query.where(Inspection.status == Status.SUBMITTED)
+    if role is Role.OUTLET_MANAGER:
+        return submitted.where(Inspection.outlet_id == user.outlet_id)
+    return submitted.join(Outlet, Inspection.outlet_id == Outlet.id).where(
+        Outlet.sub_branch_id == user.sub_branch_id
+    )
+
+
+def get_visible(session: Session, user: User, inspection_id: int) -> Inspection:
+    """Raises Refused("not_found", 404) when the user may not see it: no data leaks."""
+    inspection = session.scalar(visible_to(user).where(Inspection.id == inspection_id))
+    if inspection is None:
+        raise Refused("not_found", 404)
+    return inspection
+
+
+@dataclass(frozen=True)
+class Filters:
+    period_id: int | None = None
+    sub_branch_id: int | None = None
+    outlet_id: int | None = None
+    band: str | None = None
+
+
+def search(
+    session: Session, user: User, filters: Filters, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Inspection], int]:
+    """Inspections `user` may see that match `filters`, newest first, with the total count."""
+    query = visible_to(user)
+    if filters.period_id:
+        query = query.where(Inspection.period_id == filters.period_id)
+    if filters.outlet_id:
+        query = query.where(Inspection.outlet_id == filters.outlet_id)
+    if filters.sub_branch_id:
+        query = query.where(
+            Inspection.outlet_id.in_(
+                select(Outlet.id).where(Outlet.sub_branch_id == filters.sub_branch_id)
+            )
+        )
+    if filters.band:
+        query = query.where(Inspection.band == filters.band)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total

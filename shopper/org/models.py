@@ -1,0 +1,39 @@
+"""The bank's organisation: head office → sub-branches → outlets; inspection agencies."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shopper.db import Base
+
+
+class SubBranch(Base):
+    __tablename__ = "sub_branches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    outlets: Mapped[list[Outlet]] = relationship(back_populates="sub_branch", order_by="Outlet.code")
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sub_branch_id: Mapped[int] = mapped_column(ForeignKey("sub_branches.id"), index=True)
+    timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+
+    sub_branch: Mapped[SubBranch] = relationship(back_populates="outlets")
+
+
+class Agency(Base):
+    """A third-party inspection agency; its inspectors see only their assignments."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)

@@ -1,0 +1,38 @@
+"""Inspection periods and who inspects which outlet in them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shopper.auth.models import User
+from shopper.db import Base
+from shopper.org.models import Outlet
+
+
+class Period(Base):
+    __tablename__ = "periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)  # e.g. 2026Q4
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    is_current: Mapped[bool] = mapped_column(default=False)
+
+
+class Assignment(Base):
+    """An inspector is sent to an outlet in a period."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("period_id", "outlet_id", "inspector_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+    period: Mapped[Period] = relationship()
+    outlet: Mapped[Outlet] = relationship()
+    inspector: Mapped[User] = relationship()

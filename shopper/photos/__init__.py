@@ -1,0 +1,1 @@
+"""Photo evidence: checking uploads, making renditions, storing them."""

@@ -1,0 +1,34 @@
+"""Photo files, served only to users allowed to see an inspection that holds them."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, send_file
+from flask_login import current_user
+
+from shopper.auth.access import signed_in
+from shopper.extensions import db
+from shopper.photos import service
+from shopper.photos.storage import photo_keys
+
+bp = Blueprint("photos", __name__, url_prefix="/photos")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# content-addressed: the bytes behind a URL never change; private: never in shared caches
+CACHE = "private, max-age=31536000, immutable"
+
+
+@bp.get("/<sha256>/<any(main, print, thumb):variant>.jpg")
+@signed_in
+def file(sha256: str, variant: str):
+    if not SHA256.match(sha256) or not service.may_view(db.session, current_user, sha256):
+        abort(404)
+    store = service.storage()
+    key = photo_keys(sha256)[variant]
+    path = store.local_path(key)
+    if path is not None:
+        response = send_file(path, mimetype="image/jpeg", conditional=True, etag=sha256 + variant)
+    else:
+        response = Response(store.get(key), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = CACHE
+    return response

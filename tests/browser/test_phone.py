@@ -1,0 +1,87 @@
+"""An inspector on a phone: log in, answer a whole inspection, attach a photo, submit, see the score."""
+
+import time
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.conftest import PASSWORD
+from tests.photos.images import jpeg_with_exif
+
+pytestmark = pytest.mark.browser
+
+
+def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_path, capsys):
+    requests = []
+    phone.on("request", lambda r: requests.append(r.url))
+    began = time.perf_counter()
+
+    phone.goto(f"{live_server}/login")
+    screenshot(phone, "01-login")
+    phone.get_by_label("Username").fill("inspector")
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_url("**/inspect/")
+    screenshot(phone, "02-assignments")
+
+    phone.locator("li.card", has_text="Outlet One").get_by_role("button", name="Start inspection").click()
+    phone.wait_for_url("**/inspect/*")
+    screenshot(phone, "03-checklist")
+    items = phone.locator("article.item")
+    total = items.count()
+    assert total >= 40
+
+    # the first item that needs a photo when failed: fail it with a note and a photo
+    photo_item = phone.locator("article.item", has=phone.locator(".badge", has_text="Photo if failed")).first
+    photo_item.locator("label.choice.fail").click()
+    photo_item.locator("textarea").fill("Leaflets lying on the counter")
+    photo = tmp_path / "evidence.jpg"
+    photo.write_bytes(jpeg_with_exif(800, 600, orientation=6))
+    photo_item.locator("input.photo-input").last.set_input_files(str(photo))
+    photo_item.locator("figure.thumb:not(.uploading) img").wait_for()
+    screenshot(phone, "04-photo")
+
+    for index in range(total):
+        item = items.nth(index)
+        if item.locator("input[value=fail]:checked").count():
+            continue
+        item.locator("label.choice.pass").click()
+    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    assert phone.locator("#progress").get_attribute("value") == str(total)
+
+    # nothing is lost: a reload shows every answer from the server
+    phone.reload()
+    assert phone.locator("input[name=result]:checked").count() == total
+    assert phone.locator("textarea").first.input_value() is not None
+
+    phone.get_by_role("link", name="Review and submit").first.click()
+    screenshot(phone, "05-review")
+    assert phone.locator("#missing").count() == 0
+    phone.get_by_role("button", name="Submit inspection").click()
+    phone.wait_for_url("**/inspections/*")
+    score = phone.locator("#score").inner_text()
+    screenshot(phone, "06-submitted")
+    elapsed = time.perf_counter() - began
+
+    assert float(score) < 100  # one item failed
+    assert phone.locator("figure.thumb img").count() == 1
+    with capsys.disabled():
+        print(f"\n[browser] full inspection of {total} items: {elapsed:.1f} s, {len(requests)} requests")
+
+
+def test_answers_survive_a_lost_connection(phone, live_server):
+    phone.goto(f"{live_server}/login")
+    phone.get_by_label("Username").fill("inspector")
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.locator("li.card", has_text="Outlet Two").get_by_role("button", name="Start inspection").click()
+    phone.wait_for_url("**/inspect/*")
+
+    phone.context.set_offline(True)
+    phone.locator("article.item").nth(0).locator("label.choice.pass").click()
+    phone.locator("#save-state.offline").wait_for()
+    phone.context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    phone.reload()
+    assert phone.locator("article.item").nth(0).locator("input[value=pass]").is_checked()
