@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pillow_heif
 import PIL
+import pillow_heif
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +72,12 @@ def naive(data: bytes, size: tuple[int, int] | None = None) -> tuple[bytes, byte
     return _jpeg(main), _jpeg(print_copy), _jpeg(thumb)
 
 
+PIPELINES: dict[str, Callable[[bytes], tuple[bytes, bytes, bytes]]] = {
+    "ours": ours,
+    "naive": naive,
+}
+
+
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     scale = min(1.0, side / max(size))
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
@@ -102,16 +108,15 @@ def median_ms(runs: dict[str, list[float]], name: str) -> float:
 
 
 def time_side_by_side(data: bytes, count: int) -> dict[str, list[float]]:
-    pipelines: dict[str, Callable[[bytes], object]] = {"ours": ours, "naive": naive}
-    for run in pipelines.values():  # warm-up: plugins, codecs, caches
+    for run in PIPELINES.values():  # warm-up: plugins, codecs, caches
         run(data)
-    runs: dict[str, list[float]] = {name: [] for name in pipelines}
+    runs: dict[str, list[float]] = {name: [] for name in PIPELINES}
     for index in range(count):
-        order = list(pipelines) if index % 2 == 0 else list(reversed(pipelines))
+        order = list(PIPELINES) if index % 2 == 0 else list(reversed(PIPELINES))
         for name in order:
             gc.collect()
             start = time.perf_counter()
-            pipelines[name](data)
+            PIPELINES[name](data)
             runs[name].append(time.perf_counter() - start)
     return runs
 
@@ -132,7 +137,7 @@ def peak_rss_mb(name: str, data: bytes) -> tuple[float, str]:
 
 
 def _child_peak_rss(name: str, path: str) -> None:
-    run = {"ours": ours, "naive": naive}[name]
+    run = PIPELINES[name]
     warm_up = phone_jpeg(64, 48)
     data = Path(path).read_bytes()
     run(warm_up)
@@ -164,51 +169,56 @@ def main() -> None:
     method = ""
     for label, width, height, count, ratio_target in CASES:
         data = phone_jpeg(width, height)
-        print(
-            f"\n{label}: {width}x{height} JPEG q92, {len(data) / 1e6:.1f} MB, EXIF orientation 6 + GPS"
-        )
+        size_mb = len(data) / 1e6
+        print(f"\n{label}: {width}x{height} JPEG q92, {size_mb:.1f} MB, EXIF orientation 6 + GPS")
         runs = time_side_by_side(data, count)
-        main_ours = Image.open(io.BytesIO(ours(data)[0]))
-        main_naive = Image.open(io.BytesIO(naive(data)[0]))
-        for name, main_image in (("ours", main_ours), ("naive", main_naive)):
-            peak, method = peak_rss_mb(name, data)
+        mains = {name: Image.open(io.BytesIO(run(data)[0])) for name, run in PIPELINES.items()}
+        peaks = {}
+        for name, main_image in mains.items():
+            peaks[name], method = peak_rss_mb(name, data)
+            main_size = f"{main_image.width}x{main_image.height}"
             print(
                 f"  {name:<5}  median {median_ms(runs, name):6.0f} ms over {count} runs"
-                f"   peak memory {peak:6.1f} MB   main {main_image.width}x{main_image.height}"
+                f"   peak memory {peaks[name]:6.1f} MB   main {main_size}"
             )
-            if name == "ours":
-                peak_ours = peak
+        ours_main = mains["ours"]
         ratio = median_ms(runs, "ours") / median_ms(runs, "naive")
-        naive_at_our_size = Image.open(io.BytesIO(naive(data, main_ours.size)[0]))
-        versus_naive = psnr(main_ours, naive_at_our_size)
-        versus_reference = psnr(main_ours, reference(data, main_ours.size))
-        print(f"  ratio ours/naive {ratio:.2f} (target <= {ratio_target})  {_verdict(ratio <= ratio_target)}")
-        print(
-            f"  peak memory ours {peak_ours:.1f} MB (target < {PEAK_TARGET_MB})  "
-            f"{_verdict(peak_ours < PEAK_TARGET_MB)}"
+        naive_at_our_size = Image.open(io.BytesIO(naive(data, ours_main.size)[0]))
+        versus_naive = psnr(ours_main, naive_at_our_size)
+        versus_reference = psnr(ours_main, reference(data, ours_main.size))
+        _report("ratio ours/naive", f"{ratio:.2f}", f"<= {ratio_target}", ratio <= ratio_target)
+        _report(
+            "peak memory ours",
+            f"{peaks['ours']:.1f} MB",
+            f"< {PEAK_TARGET_MB}",
+            peaks["ours"] < PEAK_TARGET_MB,
         )
-        print(
-            f"  PSNR ours vs naive pipeline's JPEG at {main_ours.width}x{main_ours.height}: "
-            f"{versus_naive:.2f} dB (target >= {PSNR_TARGET_DB})  {_verdict(versus_naive >= PSNR_TARGET_DB)}"
+        _report(
+            f"PSNR ours vs naive pipeline's JPEG at {ours_main.width}x{ours_main.height}",
+            f"{versus_naive:.2f} dB",
+            f">= {PSNR_TARGET_DB}",
+            versus_naive >= PSNR_TARGET_DB,
         )
-        print(
-            f"  PSNR ours vs unencoded reference (full decode, exif_transpose, LANCZOS): "
-            f"{versus_reference:.2f} dB (target >= {PSNR_TARGET_DB})  "
-            f"{_verdict(versus_reference >= PSNR_TARGET_DB)}"
+        _report(
+            "PSNR ours vs unencoded reference (full decode, exif_transpose, LANCZOS)",
+            f"{versus_reference:.2f} dB",
+            f">= {PSNR_TARGET_DB}",
+            versus_reference >= PSNR_TARGET_DB,
         )
 
-    width, height, count = CASES[0][1], CASES[0][2], CASES[0][3]
+    label, width, height, count, _ = CASES[0]
     with_profile = phone_jpeg(width, height, icc_profile=images.display_p3_profile())
     runs = time_side_by_side(with_profile, count)
     print(
-        f"\n12 MP with a Display P3 ICC profile (as iPhones write): ours {median_ms(runs, 'ours'):.0f} ms, "
-        f"naive {median_ms(runs, 'naive'):.0f} ms (naive skips the colour conversion)"
+        f"\n{label} with a Display P3 ICC profile, as iPhones write: "
+        f"ours {median_ms(runs, 'ours'):.0f} ms, naive {median_ms(runs, 'naive'):.0f} ms "
+        "(naive skips the colour conversion)"
     )
     print(f"\nPeak memory method: {method}; the input bytes were already in memory.")
 
 
-def _verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
+def _report(what: str, value: str, target: str, ok: bool) -> None:
+    print(f"  {what}: {value} (target {target})  {'ok' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

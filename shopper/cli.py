@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from shopper import demo, migrate
 from shopper.checklists import service as checklists
@@ -18,6 +19,7 @@ from shopper.extensions import db
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Create or upgrade the database schema to the newest migration."""
     migrate.upgrade(db.engine())
@@ -25,6 +27,7 @@ def init_db() -> None:
 
 
 @click.command("load-checklists")
+@with_appcontext
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def load_checklists(directory: Path | None) -> None:
     """Validate and publish every checklist file; unchanged files publish nothing."""
@@ -45,6 +48,7 @@ def load_checklists(directory: Path | None) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create the demo organisation once and print its logins."""
     logins = demo.seed(db.session, Path(current_app.instance_path), current_app.config)
@@ -55,6 +59,7 @@ def seed_demo() -> None:
 
 
 @click.command("setup")
+@with_appcontext
 @click.pass_context
 def setup(ctx: click.Context) -> None:
     """init-db, load-checklists and seed-demo in one go (safe to run again)."""

@@ -57,7 +57,9 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         sub_branch = SubBranch(code=sb_code, name=sb_name)
         sub_branches.append(sub_branch)
         for name in outlet_names:
-            outlet = Outlet(code=f"{sb_code}-{len(outlets) + 1:02d}", name=f"{name}网点", sub_branch=sub_branch)
+            outlet = Outlet(
+                code=f"{sb_code}-{len(outlets) + 1:02d}", name=f"{name}网点", sub_branch=sub_branch
+            )
             outlets.append(outlet)
         session.add(sub_branch)
     session.add_all(outlets)
@@ -77,7 +79,12 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     inspector1 = account("inspector1", "神秘人 张", Role.INSPECTOR, agency=agency)
     inspector2 = account("inspector2", "神秘人 李", Role.INSPECTOR, agency=agency)
     account("outlet12", f"{outlets[11].name}负责人", Role.OUTLET_MANAGER, outlet=outlets[11])
-    account("subbranch3", f"{sub_branches[2].name}行长", Role.SUB_BRANCH_MANAGER, sub_branch=sub_branches[2])
+    account(
+        "subbranch3",
+        f"{sub_branches[2].name}行长",
+        Role.SUB_BRANCH_MANAGER,
+        sub_branch=sub_branches[2],
+    )
     session.flush()
 
     assignments = [

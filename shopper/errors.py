@@ -45,8 +45,12 @@ REFUSALS = {
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),
-    "photo_not_an_image": _l("This file is not a photo. Please choose a JPEG, PNG, WebP or HEIC image."),
-    "photo_unsupported_type": _l("This kind of file is not accepted. Please choose a JPEG, PNG, WebP or HEIC image."),
+    "photo_not_an_image": _l(
+        "This file is not a photo. Please choose a JPEG, PNG, WebP or HEIC image."
+    ),
+    "photo_unsupported_type": _l(
+        "This kind of file is not accepted. Please choose a JPEG, PNG, WebP or HEIC image."
+    ),
     "photo_corrupt": _l("The photo is damaged or incomplete. Please take it again."),
     "photo_too_many_pixels": _l("The image has too many pixels (at most 50 megapixels)."),
     "photo_too_small": _l("The image is too small to serve as evidence."),
@@ -73,11 +77,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return respond(
-            400,
-            _("This form has expired or did not come from this site. Reload the page and try again."),
-            code="csrf",
+        message = _(
+            "This form has expired or did not come from this site. Reload the page and try again."  # noqa: E501
         )
+        return respond(400, message, code="csrf")
 
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError):

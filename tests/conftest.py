@@ -99,7 +99,9 @@ def world(app) -> World:
     with app.app_context():
         s = db.session
         load_directory(s, ROOT / "checklists")
-        period = Period(code="2026Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), is_current=True)
+        period = Period(
+            code="2026Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), is_current=True
+        )
         old = Period(code="2026Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30))
         agency = Agency(name="Agency")
         sb1, sb2 = SubBranch(code="SB1", name="East"), SubBranch(code="SB2", name="West")
@@ -158,7 +160,9 @@ class Client:
             "/login", data={"username": username, "password": password, "csrf_token": token}
         )
         if response.status_code == 302:
-            self.csrf = CSRF_META.search(self.http.get("/", follow_redirects=True).get_data(as_text=True)).group(1)
+            self.csrf = CSRF_META.search(
+                self.http.get("/", follow_redirects=True).get_data(as_text=True)
+            ).group(1)
         return response
 
     def get(self, url: str, json: bool = False, **kw):

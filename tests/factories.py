@@ -31,8 +31,13 @@ def items(app, inspection_id: int) -> list[tuple[int, str, object]]:
 
 
 def answer(client, inspection_id: int, version: int, item: str, result: str, note: str = "", **kw):
-    data = {"uuid": kw.pop("uuid", None) or str(uuid.uuid4()), "version": version, "item": item,
-            "result": result, "note": note}
+    data = {
+        "uuid": kw.pop("uuid", None) or str(uuid.uuid4()),
+        "version": version,
+        "item": item,
+        "result": result,
+        "note": note,
+    }
     return client.post(f"/inspect/{inspection_id}/answers", data, json=True, **kw)
 
 
@@ -51,4 +56,8 @@ def counts(app) -> dict[str, int]:
         return {
             model.__tablename__: s.scalar(select(func.count()).select_from(model))
             for model in (Answer, ClientWrite, Inspection, Photo)
-        } | {"answer_state": tuple(s.execute(select(Answer.item_code, Answer.result, Answer.note).order_by(Answer.id)))}
+        } | {
+            "answer_state": tuple(
+                s.execute(select(Answer.item_code, Answer.result, Answer.note).order_by(Answer.id))
+            )
+        }

@@ -6,28 +6,157 @@ from shopper.auth.access import access_of
 from tests.conftest import Client
 from tests.factories import answer_all, start
 
-ROLES = ["anonymous", "admin", "inspector", "inspector2", "outlet_manager", "outlet_manager3", "sub_branch_manager"]
+ROLES = [
+    "anonymous",
+    "admin",
+    "inspector",
+    "inspector2",
+    "outlet_manager",
+    "outlet_manager3",
+    "sub_branch_manager",
+]
 
 # route → {role: status}; "own" objects are the inspector's submitted inspection of outlet O1
 # and a draft inspection of O2. Anonymous users are sent to log in (302).
 EXPECTED = {
-    ("GET", "/"): dict(anonymous=302, admin=302, inspector=302, inspector2=302, outlet_manager=302, outlet_manager3=302, sub_branch_manager=302),
+    ("GET", "/"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=302,
+        inspector2=302,
+        outlet_manager=302,
+        outlet_manager3=302,
+        sub_branch_manager=302,
+    ),
     ("GET", "/login"): dict.fromkeys(ROLES, 200),
-    ("GET", "/language/en"): dict.fromkeys(ROLES, 302),
-    ("GET", "/inspect/"): dict(anonymous=302, admin=403, inspector=200, inspector2=200, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("POST", "/inspect/assignments/{assignment}/start"): dict(anonymous=302, admin=403, inspector=302, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("GET", "/inspect/{draft}"): dict(anonymous=302, admin=403, inspector=200, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("POST", "/inspect/{draft}/answers"): dict(anonymous=302, admin=403, inspector=400, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("POST", "/inspect/{draft}/photos"): dict(anonymous=302, admin=403, inspector=400, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("POST", "/inspect/{draft}/photos/1/delete"): dict(anonymous=302, admin=403, inspector=404, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("GET", "/inspect/{draft}/review"): dict(anonymous=302, admin=403, inspector=200, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("POST", "/inspect/{draft}/submit"): dict(anonymous=302, admin=403, inspector=409, inspector2=404, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("GET", "/inspections/{submitted}"): dict(anonymous=302, admin=200, inspector=200, inspector2=404, outlet_manager=200, outlet_manager3=404, sub_branch_manager=200),
-    ("GET", "/inspections/{draft}"): dict(anonymous=302, admin=200, inspector=200, inspector2=404, outlet_manager=404, outlet_manager3=404, sub_branch_manager=404),
-    ("GET", "/photos/{sha}/thumb.jpg"): dict(anonymous=302, admin=404, inspector=404, inspector2=404, outlet_manager=404, outlet_manager3=404, sub_branch_manager=404),
-    ("GET", "/office/inspections"): dict(anonymous=302, admin=200, inspector=403, inspector2=403, outlet_manager=403, outlet_manager3=403, sub_branch_manager=403),
-    ("GET", "/branch/inspections"): dict(anonymous=302, admin=403, inspector=403, inspector2=403, outlet_manager=200, outlet_manager3=200, sub_branch_manager=200),
-    ("POST", "/logout"): dict(anonymous=302, admin=302, inspector=302, inspector2=302, outlet_manager=302, outlet_manager3=302, sub_branch_manager=302),  # last: it ends the session
+    ("POST", "/login"): dict.fromkeys(ROLES, 400),  # empty form
+    ("GET", "/language/{lang}"): dict.fromkeys(ROLES, 302),
+    ("GET", "/inspect/"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=200,
+        inspector2=200,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/assignments/{assignment}/start"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=302,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/inspect/{draft}"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=200,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/answers"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=400,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/photos"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=400,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/photos/1/delete"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=404,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/inspect/{draft}/review"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=200,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/submit"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=409,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/inspections/{submitted}"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=200,
+        inspector2=404,
+        outlet_manager=200,
+        outlet_manager3=404,
+        sub_branch_manager=200,
+    ),
+    ("GET", "/inspections/{draft}"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=200,
+        inspector2=404,
+        outlet_manager=404,
+        outlet_manager3=404,
+        sub_branch_manager=404,
+    ),
+    ("GET", "/photos/{sha}/thumb.jpg"): dict(
+        anonymous=302,
+        admin=404,
+        inspector=404,
+        inspector2=404,
+        outlet_manager=404,
+        outlet_manager3=404,
+        sub_branch_manager=404,
+    ),
+    ("GET", "/office/inspections"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/branch/inspections"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=200,
+        outlet_manager3=200,
+        sub_branch_manager=200,
+    ),
+    ("POST", "/logout"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=302,
+        inspector2=302,
+        outlet_manager=302,
+        outlet_manager3=302,
+        sub_branch_manager=302,
+    ),  # last: it ends the session
 }
 
 
@@ -38,17 +167,30 @@ def objects(login, world, app):
     answer_all(c, app, submitted)
     assert c.post(f"/inspect/{submitted}/submit").status_code == 302
     draft = start(c, world.assignment_ids["inspector"][1])
-    return {"submitted": submitted, "draft": draft, "assignment": world.assignment_ids["inspector"][1], "sha": "0" * 64}
+    return {
+        "submitted": submitted,
+        "draft": draft,
+        "assignment": world.assignment_ids["inspector"][1],
+        "sha": "0" * 64,
+        "lang": "en",
+    }
 
 
 def test_every_route_is_declared_and_in_the_matrix(app):
-    rules = {(m, r.rule) for r in app.url_map.iter_rules() if r.endpoint != "static" for m in r.methods - {"HEAD", "OPTIONS"}}
+    rules = {
+        (m, r.rule)
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static"
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
     for _method, rule in rules:
         endpoint = next(r.endpoint for r in app.url_map.iter_rules() if r.rule == rule)
         assert access_of(app, endpoint) is not None, f"{rule} declares no access"
     covered = {(m, p.split("{")[0]) for m, p in EXPECTED}
     for method, rule in rules:
-        assert (method, rule.split("<")[0]) in covered, f"{method} {rule} is missing from the matrix"
+        assert (method, rule.split("<")[0]) in covered, (
+            f"{method} {rule} is missing from the matrix"
+        )
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -60,4 +202,6 @@ def test_route_role_matrix(role, app, objects):
     for (method, pattern), expected in EXPECTED.items():
         url = pattern.format(**objects)
         response = c.get(url) if method == "GET" else c.post(url)
-        assert response.status_code == expected[role], f"{role} {method} {url}: {response.status_code}"
+        assert response.status_code == expected[role], (
+            f"{role} {method} {url}: {response.status_code}"
+        )

@@ -8,15 +8,28 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOG = ROOT / "shopper" / "translations" / "zh_CN" / "LC_MESSAGES"
+CATALOG = ROOT / "shopper" / "translations" / "zh" / "LC_MESSAGES"
 
 
 def extracted(tmp_path) -> set:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", "babel.cfg",
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "--no-location", "-q", "."],
-        cwd=ROOT, check=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "--no-location",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     with pot.open("rb") as f:
         return {m.id for m in read_po(f) if m.id}
@@ -26,16 +39,21 @@ def test_every_message_has_a_chinese_translation(tmp_path):
     with (CATALOG / "messages.po").open("rb") as f:
         catalog = read_po(f)
     translated = {
-        m.id for m in catalog
+        m.id
+        for m in catalog
         if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else [m.string])
     }
     missing = sorted(str(i) for i in extracted(tmp_path) - translated)
     assert not missing, f"untranslated (run pybabel update + translate): {missing}"
 
 
+def _key(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def test_the_compiled_catalog_is_up_to_date():
     with (CATALOG / "messages.po").open("rb") as f:
-        po = {m.id: m.string for m in read_po(f) if m.id}
+        po = {_key(m.id): _key(m.string) for m in read_po(f) if m.id}
     with (CATALOG / "messages.mo").open("rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
     assert po == mo, "run: pybabel compile -d shopper/translations"

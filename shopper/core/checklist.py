@@ -21,7 +21,15 @@ MAX_TEXT = 1000
 
 CHECKLIST_KEYS = {"code", "title", "sections"}
 SECTION_KEYS = {"code", "title", "items"}
-ITEM_KEYS = {"code", "text", "guidance", "points", "red_line", "na_allowed", "photo_required_on_fail"}
+ITEM_KEYS = {
+    "code",
+    "text",
+    "guidance",
+    "points",
+    "red_line",
+    "na_allowed",
+    "photo_required_on_fail",
+}
 TEXT_KEYS = {"zh", "en"}
 
 
@@ -215,7 +223,9 @@ def parse(data: Any, source: str = "<checklist>") -> Checklist:
                     code=str(i_code),
                     text=c.text(ri["text"], i_where, "text") if "text" in ri else Text(zh=""),
                     guidance=(
-                        c.text(ri["guidance"], i_where, "guidance") if "guidance" in ri else Text(zh="")
+                        c.text(ri["guidance"], i_where, "guidance")
+                        if "guidance" in ri
+                        else Text(zh="")
                     ),
                     points=c.points(ri.get("points"), i_where) if "points" in ri else Decimal(0),
                     red_line=c.flag(ri.get("red_line"), i_where, "red_line"),

@@ -31,7 +31,10 @@ def bands_from_config(rows: Iterable[Sequence]) -> tuple[Band, ...]:
     """Bands sorted from the highest minimum down; the lowest must start at 0."""
     bands = tuple(
         sorted(
-            (Band(str(code), Decimal(str(minimum)), bool(passing)) for code, minimum, passing in rows),
+            (
+                Band(str(code), Decimal(str(minimum)), bool(passing))
+                for code, minimum, passing in rows
+            ),
             key=lambda b: b.minimum,
             reverse=True,
         )
@@ -128,9 +131,7 @@ class Gap:
     reason: str  # "unanswered" | "note_required" | "photo_required" | "na_not_allowed"
 
 
-def gaps(
-    checklists: Sequence[Checklist], answers: Mapping[AnswerKey, Answer]
-) -> list[Gap]:
+def gaps(checklists: Sequence[Checklist], answers: Mapping[AnswerKey, Answer]) -> list[Gap]:
     """Everything that stops submission, in checklist order; empty means ready."""
     found: list[Gap] = []
     for checklist in checklists:

@@ -1,19 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, RadioField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import UUID, DataRequired, InputRequired, Length
 
 from shopper.inspections.models import Mode
 
 
 class StartForm(FlaskForm):
-    mode = RadioField(
-        _l("How is it done?"),
-        choices=[(Mode.ON_SITE.value, _l("On site")), (Mode.VIDEO.value, _l("By video"))],
-        default=Mode.ON_SITE.value,
-        validators=[InputRequired()],
+    mode = StringField(
+        _l("How is it done?"), default=Mode.ON_SITE.value, validators=[DataRequired()]
     )
+    modes = ((Mode.ON_SITE.value, _l("On site")), (Mode.VIDEO.value, _l("By video")))
 
 
 class ItemForm(FlaskForm):

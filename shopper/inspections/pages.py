@@ -81,7 +81,9 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
                         "photo_required": item.photo_required_on_fail,
                         "result": answer.result if answer else None,
                         "note": answer.note if answer else "",
-                        "photos": [photo_data(p) for p in photo_map.get((version_id, item.code), [])],
+                        "photos": [
+                            photo_data(p) for p in photo_map.get((version_id, item.code), [])
+                        ],
                     }
                 )
             scored = section_scores.get((version_id, section.code))

@@ -200,9 +200,7 @@ def photo_counts(session: Session, inspection: Inspection) -> Counter:
     return Counter((version_id, code) for version_id, code in rows)
 
 
-def answer_map(
-    session: Session, inspection: Inspection
-) -> dict[scoring.AnswerKey, scoring.Answer]:
+def answer_map(session: Session, inspection: Inspection) -> dict[scoring.AnswerKey, scoring.Answer]:
     """Answers keyed by (checklist code, item code), as the pure core wants them."""
     code_of = {ic.checklist_version_id: ic.version.code for ic in inspection.checklists}
     photos = photo_counts(session, inspection)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from flask import Blueprint
+from sqlalchemy import select
 
 from shopper.auth.access import allow
 from shopper.auth.models import Role

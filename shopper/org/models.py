@@ -15,7 +15,9 @@ class SubBranch(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
 
-    outlets: Mapped[list[Outlet]] = relationship(back_populates="sub_branch", order_by="Outlet.code")
+    outlets: Mapped[list[Outlet]] = relationship(
+        back_populates="sub_branch", order_by="Outlet.code"
+    )
 
 
 class Outlet(Base):

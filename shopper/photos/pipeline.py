@@ -22,7 +22,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Literal, get_args
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
@@ -47,18 +47,9 @@ Reason = Literal[
     "too_small",
     "bad_aspect_ratio",
 ]
-REASONS: tuple[Reason, ...] = (
-    "empty",
-    "too_large",
-    "not_an_image",
-    "unsupported_type",
-    "corrupt",
-    "too_many_pixels",
-    "too_small",
-    "bad_aspect_ratio",
-)
+REASONS: tuple[Reason, ...] = get_args(Reason)
 
-# Pillow's format names we open, and how we report them (MPO is the multi-picture JPEG phones write).
+# Pillow's format names we open, and how we report them (MPO: the multi-picture JPEG of phones).
 _ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 _SOURCE_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "HEIF"}
 
@@ -87,8 +78,22 @@ _TRANSPOSE_FOR_ORIENTATION = {  # the same table as ImageOps.exif_transpose
     8: Image.Transpose.ROTATE_90,
 }
 _PROFILE_MODES = {"RGB": "RGB", "GRAY": "L", "CMYK": "CMYK"}
+# Camera profiles are a few kilobytes; larger ones (an upload may carry megabytes) are used
+# but not kept in the transform cache, whose keys hold the profile bytes.
+_MAX_CACHED_PROFILE = 64 * 1024
 
-_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
+_HEIF_BRANDS = (
+    b"heic",
+    b"heix",
+    b"heim",
+    b"heis",
+    b"hevc",
+    b"hevx",
+    b"hevm",
+    b"hevs",
+    b"mif1",
+    b"msf1",
+)
 _OTHER_IMAGE_BRANDS = (b"avif", b"avis", b"crx ", b"jxl ")
 _OTHER_IMAGE_MAGIC = (
     b"GIF87a",
@@ -110,8 +115,8 @@ _OTHER_IMAGE_MAGIC = (
     b"DDS ",
 )
 
-# Image.open swaps the process-wide warning filters; this keeps our own threads from interleaving
-# that swap. It is held only while the header is parsed, never while pixels are decoded.
+# warnings.catch_warnings swaps the process-wide warning filters; this lock keeps our own threads
+# from interleaving that swap. It is held while a header is parsed, never while pixels decode.
 _OPEN_LOCK = threading.Lock()
 _EXIF_DATETIME = re.compile(r"(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
@@ -140,10 +145,14 @@ class ProcessedPhoto:
     print_copy: Rendition  # longest side <= PRINT_SIDE, for PDF notices
     thumb: Rendition  # longest side <= THUMB_SIDE
     source_format: str  # "JPEG" | "PNG" | "WEBP" | "HEIF"
-    captured_at: datetime | None  # aware when the camera recorded its UTC offset, else naive local time
+    # EXIF DateTimeOriginal (else DateTime): aware when the camera recorded its UTC offset,
+    # else naive local time.
+    captured_at: datetime | None
 
 
-def process(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> ProcessedPhoto:
+def process(
+    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> ProcessedPhoto:
     """Check an uploaded photo and make its three JPEG renditions.
 
     The type is read from the content, never from a file name or content type. Pixels are
@@ -231,7 +240,9 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
     if min(width, height) < MIN_SIDE:
         raise PhotoRejected("too_small", f"{width}x{height} has a side under {MIN_SIDE} px")
     if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
-        raise PhotoRejected("bad_aspect_ratio", f"{width}x{height} is longer than {MAX_ASPECT_RATIO}:1")
+        raise PhotoRejected(
+            "bad_aspect_ratio", f"{width}x{height} is longer than {MAX_ASPECT_RATIO}:1"
+        )
 
 
 def _draft(image: ImageFile.ImageFile) -> None:
@@ -247,7 +258,7 @@ def _decode(image: ImageFile.ImageFile) -> None:
     # A full decode, unlike Image.verify, notices a truncated file.
     try:
         image.load()
-    except _DECODE_ERRORS as exc:
+    except (*_DECODE_ERRORS, RuntimeError) as exc:  # pillow-heif reports libheif's as RuntimeError
         raise PhotoRejected("corrupt", f"cannot decode: {exc!r}") from None
 
 
@@ -257,11 +268,16 @@ def _read_exif(image: Image.Image) -> tuple[int, datetime | None]:
         tags = image.getexif()
         orientation = tags.get(ExifTags.Base.Orientation, 1)
         details = tags.get_ifd(ExifTags.IFD.Exif)
-    except Exception:  # noqa: BLE001 - a malformed EXIF block must not cost the inspector the photo
+    except Exception:  # a malformed EXIF block must not cost the inspector the photo
         return 1, None
+
+    def tag(number: int) -> object:
+        # These belong in the Exif sub-IFD, but some writers put them in IFD0.
+        return details.get(number, tags.get(number))
+
     captured_at = _exif_datetime(
-        details.get(ExifTags.Base.DateTimeOriginal), details.get(ExifTags.Base.OffsetTimeOriginal)
-    ) or _exif_datetime(tags.get(ExifTags.Base.DateTime), details.get(ExifTags.Base.OffsetTime))
+        tag(ExifTags.Base.DateTimeOriginal), tag(ExifTags.Base.OffsetTimeOriginal)
+    ) or _exif_datetime(tags.get(ExifTags.Base.DateTime), tag(ExifTags.Base.OffsetTime))
     return (orientation if isinstance(orientation, int) else 1), captured_at
 
 
@@ -285,7 +301,7 @@ def _normalise(image: Image.Image, icc_profile: bytes | None, orientation: int) 
     """Upright, sRGB, at most MAIN_SIDE, in a fresh image that carries no metadata at all."""
     working = _fit(_working_mode(image), MAIN_SIDE, _MAIN_REDUCING_GAP)
     rgb = _to_srgb(working, icc_profile)
-    if method := _TRANSPOSE_FOR_ORIENTATION.get(orientation):
+    if (method := _TRANSPOSE_FOR_ORIENTATION.get(orientation)) is not None:
         rgb = rgb.transpose(method)
     # Resize, convert and transpose copy `info` along; a new image starts with none of it.
     fresh = Image.new("RGB", rgb.size, None)  # None: no fill, paste covers every pixel
@@ -322,13 +338,16 @@ def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
         background = Image.new("RGB", image.size, _WHITE)
         background.paste(image, mask=image.getchannel("A"))
         image = background
-    transform = _transform_to_srgb(icc_profile, image.mode) if icc_profile else None
+    transform = None
+    if icc_profile and len(icc_profile) <= _MAX_CACHED_PROFILE:
+        transform = _cached_transform_to_srgb(icc_profile, image.mode)
+    elif icc_profile:
+        transform = _transform_to_srgb(icc_profile, image.mode)
     if transform is not None:
         return transform.apply(image)
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
-@functools.lru_cache(maxsize=32)
 def _transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
     """A colour transform from the embedded profile to sRGB, or None when there is nothing
     to do: the profile is unusable, does not fit the pixels, or already is sRGB."""
@@ -343,6 +362,10 @@ def _transform_to_srgb(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransf
     if mode == "RGB" and _changes_nothing(transform):
         return None
     return transform
+
+
+# Phones embed the same few profiles: build each transform once.
+_cached_transform_to_srgb = functools.lru_cache(maxsize=32)(_transform_to_srgb)
 
 
 @functools.cache
@@ -360,7 +383,9 @@ def _changes_nothing(transform: ImageCms.ImageCmsTransform) -> bool:
 def _colour_probe() -> Image.Image:
     """An RGB image holding a grid of colours spanning the whole cube."""
     levels = [*range(0, 255, 15), 255]
-    colours = bytes(channel for r in levels for g in levels for b in levels for channel in (r, g, b))
+    colours = bytes(
+        channel for r in levels for g in levels for b in levels for channel in (r, g, b)
+    )
     return Image.frombytes("RGB", (len(levels) ** 2, len(levels)), colours)
 
 

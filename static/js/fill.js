@@ -56,10 +56,10 @@
     if (!checked) { status.textContent = msg("NoteFirst"); return; }
     const write = {
       uuid: uuid(),
-      version: form.elements.version.value,
-      item: form.elements.item.value,
+      version: article.dataset.version,
+      item: article.dataset.item, // not form.elements.item: that is a method
       result: checked.value,
-      note: form.elements.note.value,
+      note: form.elements.namedItem("note").value,
     };
     // a newer write for the same item replaces one not yet sent
     queue = queue.filter((w) => w.inFlight || w.item !== write.item || w.version !== write.version);
@@ -81,6 +81,7 @@
     const write = queue[0];
     write.inFlight = true;
     const body = new FormData();
+    body.append("csrf_token", csrf);
     for (const key of ["uuid", "version", "item", "result", "note"]) body.append(key, write[key]);
     let retry = false;
     try {
@@ -179,6 +180,7 @@
     if (!existing) thumbsOf(article).append(figure);
 
     const body = new FormData();
+    body.append("csrf_token", csrf);
     body.append("uuid", id);
     body.append("version", article.dataset.version);
     body.append("item", article.dataset.item);
@@ -254,6 +256,7 @@
   async function removePhoto(form) {
     const response = await fetch(form.action, {
       method: "POST",
+      body: new FormData(form),
       headers: { "X-CSRFToken": csrf, Accept: "application/json" },
       credentials: "same-origin",
     });

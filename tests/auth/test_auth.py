@@ -1,6 +1,6 @@
 from shopper.auth.models import LoginSession
 from shopper.extensions import db
-from tests.conftest import PASSWORD, Client
+from tests.conftest import CSRF_META, PASSWORD, Client
 
 
 def test_login_with_the_right_password_leads_home(login, world):
@@ -34,7 +34,10 @@ def test_pages_need_a_login(client, world):
 def test_login_redirects_only_to_local_pages(app, world):
     c = Client(app)
     token = c.refresh_csrf()
-    response = c.http.post("/login?next=//evil.example/x", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    response = c.http.post(
+        "/login?next=//evil.example/x",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -65,9 +68,16 @@ def test_session_cookie_is_httponly_and_lax(login):
 
 def test_session_cookie_is_secure_over_https(app, world):
     app.config["SESSION_COOKIE_SECURE"] = True
-    c = Client(app)
-    token = c.refresh_csrf()
-    response = c.http.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token}, base_url="https://localhost")
+    http = app.test_client()
+    page = http.get("/login", base_url="https://localhost").get_data(as_text=True)
+    token = CSRF_META.search(page).group(1)
+    response = http.post(
+        "/login",
+        data={"username": "admin", "password": PASSWORD, "csrf_token": token},
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
+    )
+    assert response.status_code == 302
     assert "Secure" in response.headers["Set-Cookie"]
 
 

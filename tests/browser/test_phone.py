@@ -6,7 +6,7 @@ import pytest
 
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
-from tests.photos.images import jpeg_with_exif
+from tests.photos.test_views import gps_exif, jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,9 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
     phone.wait_for_url("**/inspect/")
     screenshot(phone, "02-assignments")
 
-    phone.locator("li.card", has_text="Outlet One").get_by_role("button", name="Start inspection").click()
+    phone.locator("li.card", has_text="Outlet One").get_by_role(
+        "button", name="Start inspection"
+    ).click()
     phone.wait_for_url("**/inspect/*")
     screenshot(phone, "03-checklist")
     items = phone.locator("article.item")
@@ -32,11 +34,13 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
     assert total >= 40
 
     # the first item that needs a photo when failed: fail it with a note and a photo
-    photo_item = phone.locator("article.item", has=phone.locator(".badge", has_text="Photo if failed")).first
+    photo_item = phone.locator(
+        "article.item", has=phone.locator(".badge", has_text="Photo if failed")
+    ).first
     photo_item.locator("label.choice.fail").click()
     photo_item.locator("textarea").fill("Leaflets lying on the counter")
     photo = tmp_path / "evidence.jpg"
-    photo.write_bytes(jpeg_with_exif(800, 600, orientation=6))
+    photo.write_bytes(jpeg(800, 600, exif=gps_exif()))
     photo_item.locator("input.photo-input").last.set_input_files(str(photo))
     photo_item.locator("figure.thumb:not(.uploading) img").wait_for()
     screenshot(phone, "04-photo")
@@ -66,7 +70,9 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
     assert float(score) < 100  # one item failed
     assert phone.locator("figure.thumb img").count() == 1
     with capsys.disabled():
-        print(f"\n[browser] full inspection of {total} items: {elapsed:.1f} s, {len(requests)} requests")
+        print(
+            f"\n[browser] full inspection of {total} items: {elapsed:.1f} s, {len(requests)} requests"
+        )
 
 
 def test_answers_survive_a_lost_connection(phone, live_server):
@@ -74,7 +80,9 @@ def test_answers_survive_a_lost_connection(phone, live_server):
     phone.get_by_label("Username").fill("inspector")
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign in").click()
-    phone.locator("li.card", has_text="Outlet Two").get_by_role("button", name="Start inspection").click()
+    phone.locator("li.card", has_text="Outlet Two").get_by_role(
+        "button", name="Start inspection"
+    ).click()
     phone.wait_for_url("**/inspect/*")
 
     phone.context.set_offline(True)

@@ -18,7 +18,9 @@ def checklist(*items, sections=1):
     per = max(1, len(items) // sections)
     chunks = [items[i : i + per] for i in range(0, len(items), per)]
     return Checklist(
-        "c", Text("c"), tuple(Section(f"s{n}", Text("s"), tuple(chunk)) for n, chunk in enumerate(chunks))
+        "c",
+        Text("c"),
+        tuple(Section(f"s{n}", Text("s"), tuple(chunk)) for n, chunk in enumerate(chunks)),
     )
 
 
@@ -59,12 +61,18 @@ def test_adding_an_na_item_changes_nothing(data, extra_points):
     c, answers = data
     before = score([c], answers, BANDS)
     extra = item("EXTRA-1", extra_points)
-    bigger = Checklist(c.code, c.title, c.sections[:-1] + (
-        Section(c.sections[-1].code, c.sections[-1].title, c.sections[-1].items + (extra,)),
-    ))
+    bigger = Checklist(
+        c.code,
+        c.title,
+        c.sections[:-1]
+        + (Section(c.sections[-1].code, c.sections[-1].title, c.sections[-1].items + (extra,)),),
+    )
     after = score([bigger], {**answers, ("c", "EXTRA-1"): Answer(Result.NA)}, BANDS)
     assert (after.score, after.band, after.earned, after.applicable) == (
-        before.score, before.band, before.earned, before.applicable
+        before.score,
+        before.band,
+        before.earned,
+        before.applicable,
     )
 
 
@@ -73,7 +81,9 @@ def test_adding_an_na_item_changes_nothing(data, extra_points):
 def test_a_failed_red_line_always_fails(data, which):
     c, answers = data
     target = c.items[which % len(c.items)]
-    red = Item(target.code, target.text, target.guidance, target.points, True, target.na_allowed, False)
+    red = Item(
+        target.code, target.text, target.guidance, target.points, True, target.na_allowed, False
+    )
     sections = tuple(
         Section(s.code, s.title, tuple(red if i.code == target.code else i for i in s.items))
         for s in c.sections
@@ -100,13 +110,36 @@ def test_score_is_earned_over_applicable_with_one_decimal():
 
 def test_bands_follow_configured_thresholds():
     c = checklist(*[item(f"A-{k}", 1) for k in range(20)])
+
     def band_with_fails(n):
         return score(
-            [c], {("c", i.code): Answer(Result.FAIL if k < n else Result.PASS, "x") for k, i in enumerate(c.items)}, BANDS
+            [c],
+            {
+                ("c", i.code): Answer(Result.FAIL if k < n else Result.PASS, "x")
+                for k, i in enumerate(c.items)
+            },
+            BANDS,
         ).band.code
-    assert [band_with_fails(n) for n in (0, 2, 3, 4, 5)] == ["excellent", "excellent", "pass", "fail", "severe_fail"]
+
+    assert [band_with_fails(n) for n in (0, 2, 3, 4, 5)] == [
+        "excellent",
+        "excellent",
+        "pass",
+        "fail",
+        "severe_fail",
+    ]
     strict = bands_from_config([("top", 95, True), ("rest", 0, False)])
-    assert score([c], {("c", i.code): Answer(Result.FAIL if k < 1 else Result.PASS, "x") for k, i in enumerate(c.items)}, strict).band.code == "top"
+    assert (
+        score(
+            [c],
+            {
+                ("c", i.code): Answer(Result.FAIL if k < 1 else Result.PASS, "x")
+                for k, i in enumerate(c.items)
+            },
+            strict,
+        ).band.code
+        == "top"
+    )
 
 
 def test_red_line_caps_a_high_score_at_the_best_failing_band():
@@ -120,7 +153,9 @@ def test_red_line_caps_a_high_score_at_the_best_failing_band():
 
 def test_section_subtotals_add_up():
     c = checklist(item("A-1", 2), item("A-2", 2), item("B-1", 1), item("B-2", 5), sections=2)
-    answers = {("c", i.code): Answer(Result.PASS if i.code != "B-2" else Result.FAIL, "x") for i in c.items}
+    answers = {
+        ("c", i.code): Answer(Result.PASS if i.code != "B-2" else Result.FAIL, "x") for i in c.items
+    }
     card = score([c], answers, BANDS)
     assert [(s.section, s.earned, s.applicable, s.score) for s in card.sections] == [
         ("s0", 4, 4, Decimal("100.0")),
@@ -129,7 +164,9 @@ def test_section_subtotals_add_up():
 
 
 def test_gaps_list_unanswered_missing_notes_and_photos():
-    c = checklist(item("A-1", 1), item("A-2", 1, photo=True), item("A-3", 1, na_allowed=False), item("A-4", 1))
+    c = checklist(
+        item("A-1", 1), item("A-2", 1, photo=True), item("A-3", 1, na_allowed=False), item("A-4", 1)
+    )
     answers = {
         ("c", "A-2"): Answer(Result.FAIL, "", photos=0),
         ("c", "A-3"): Answer(Result.NA),

@@ -18,7 +18,9 @@ def test_inspector_sees_only_their_assignments_for_the_current_period(login, wor
 
 def test_starting_twice_returns_the_same_inspection(login, world):
     c = login("inspector")
-    assert start(c, world.assignment_ids["inspector"][0]) == start(c, world.assignment_ids["inspector"][0])
+    assert start(c, world.assignment_ids["inspector"][0]) == start(
+        c, world.assignment_ids["inspector"][0]
+    )
 
 
 def test_an_inspection_pins_the_latest_checklist_versions(login, world, app):
@@ -50,7 +52,9 @@ def test_a_retried_write_is_applied_once(login, world, app):
     answer(c, iid, version, code, "fail", "first", uuid="11111111-1111-4111-8111-111111111111")
     answer(c, iid, version, code, "pass", "", uuid="22222222-2222-4222-8222-222222222222")
     # the first request arrives again, late: it must not undo the newer answer
-    late = answer(c, iid, version, code, "fail", "first", uuid="11111111-1111-4111-8111-111111111111")
+    late = answer(
+        c, iid, version, code, "fail", "first", uuid="11111111-1111-4111-8111-111111111111"
+    )
     assert late.status_code == 200 and late.json["applied"] is False
     with app.app_context():
         assert db.session.scalar(select(Answer.result).where(Answer.inspection_id == iid)) == "pass"
@@ -84,7 +88,7 @@ def test_submission_is_refused_with_the_list_of_what_is_missing(login, world, ap
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     all_items = items(app, iid)
-    for version, code, item in all_items[1:]:
+    for version, code, _item in all_items[1:]:
         answer(c, iid, version, code, "pass")
     response = c.post(f"/inspect/{iid}/submit")
     assert response.status_code == 409
@@ -109,12 +113,18 @@ def test_submitting_scores_freezes_and_shows_the_score(login, world, app):
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
     response = c.post(f"/inspect/{iid}/submit")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/inspections/{iid}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/inspections/{iid}"
+    )
     page = c.get(f"/inspections/{iid}").get_data(as_text=True)
     assert "100.0" in page
     with app.app_context():
         inspection = db.session.get(Inspection, iid)
-        assert (inspection.status, inspection.score, inspection.band) == ("submitted", Decimal("100.0"), "excellent")
+        assert (inspection.status, inspection.score, inspection.band) == (
+            "submitted",
+            Decimal("100.0"),
+            "excellent",
+        )
         assert len(inspection.section_scores) == 21
     # read-only: the fill page now leads to the record
     assert c.get(f"/inspect/{iid}").headers["Location"].endswith(f"/inspections/{iid}")
@@ -123,7 +133,12 @@ def test_submitting_scores_freezes_and_shows_the_score(login, world, app):
 def test_a_failed_red_line_fails_a_high_score(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
-    answer_all(c, app, iid, lambda item: "fail" if item.red_line and not item.photo_required_on_fail else "pass")
+    answer_all(
+        c,
+        app,
+        iid,
+        lambda item: "fail" if item.red_line and not item.photo_required_on_fail else "pass",
+    )
     assert c.post(f"/inspect/{iid}/submit").status_code == 302
     with app.app_context():
         inspection = db.session.get(Inspection, iid)

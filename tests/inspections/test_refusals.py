@@ -35,18 +35,24 @@ def test_item_of_a_version_the_inspection_did_not_pin_is_refused(draft, app):
 
 def test_a_result_other_than_pass_fail_na_is_refused(draft, app):
     c, iid, version, code = draft
-    refused(app, lambda: answer(c, iid, version, code, "maybe"), 400, "pass, fail or not applicable")
+    refused(
+        app, lambda: answer(c, iid, version, code, "maybe"), 400, "pass, fail or not applicable"
+    )
 
 
 def test_na_where_the_item_does_not_allow_it_is_refused(draft, app):
     c, iid, _, _ = draft
     version, code, _ = next(i for i in items(app, iid) if not i[2].na_allowed)
-    refused(app, lambda: answer(c, iid, version, code, "na"), 400, "cannot be marked not applicable")
+    refused(
+        app, lambda: answer(c, iid, version, code, "na"), 400, "cannot be marked not applicable"
+    )
 
 
 def test_a_note_of_20000_characters_is_refused(draft, app):
     c, iid, version, code = draft
-    refused(app, lambda: answer(c, iid, version, code, "fail", "x" * 20_000), 400, "note is too long")
+    refused(
+        app, lambda: answer(c, iid, version, code, "fail", "x" * 20_000), 400, "note is too long"
+    )
 
 
 def test_answers_to_a_submitted_inspection_are_refused(login, world, app):
@@ -55,7 +61,9 @@ def test_answers_to_a_submitted_inspection_are_refused(login, world, app):
     answer_all(c, app, iid)
     assert c.post(f"/inspect/{iid}/submit").status_code == 302
     version, code, _ = items(app, iid)[0]
-    refused(app, lambda: answer(c, iid, version, code, "fail", "late"), 409, "can no longer be changed")
+    refused(
+        app, lambda: answer(c, iid, version, code, "fail", "late"), 409, "can no longer be changed"
+    )
 
 
 def test_another_inspectors_inspection_is_refused(draft, login, app):
@@ -69,14 +77,18 @@ def test_another_inspectors_inspection_is_refused(draft, login, app):
 def test_another_inspectors_assignment_cannot_be_started(login, world, app):
     c = login("inspector")
     before = counts(app)
-    response = c.post(f"/inspect/assignments/{world.assignment_ids['inspector2'][0]}/start", {"mode": "on_site"})
+    response = c.post(
+        f"/inspect/assignments/{world.assignment_ids['inspector2'][0]}/start", {"mode": "on_site"}
+    )
     assert response.status_code == 404
     assert counts(app) == before
 
 
 def test_an_old_periods_assignment_cannot_be_started(login, world, app):
     c = login("inspector")
-    response = c.post(f"/inspect/assignments/{world.assignment_ids['inspector'][2]}/start", {"mode": "on_site"})
+    response = c.post(
+        f"/inspect/assignments/{world.assignment_ids['inspector'][2]}/start", {"mode": "on_site"}
+    )
     assert response.status_code == 409
     assert "period is closed" in response.get_data(as_text=True)
 
@@ -85,7 +97,17 @@ def test_a_missing_csrf_token_is_refused(draft, app):
     c, iid, version, code = draft
     refused(
         app,
-        lambda: c.post(f"/inspect/{iid}/answers", {"uuid": "33333333-3333-4333-8333-333333333333", "version": version, "item": code, "result": "fail"}, json=True, csrf=False),
+        lambda: c.post(
+            f"/inspect/{iid}/answers",
+            {
+                "uuid": "33333333-3333-4333-8333-333333333333",
+                "version": version,
+                "item": code,
+                "result": "fail",
+            },
+            json=True,
+            csrf=False,
+        ),
         400,
         "did not come from this site",
     )
@@ -100,7 +122,13 @@ def test_refusals_speak_chinese_by_default(draft, app):
     c, iid, version, code = draft
     response = c.http.post(
         f"/inspect/{iid}/answers",
-        data={"csrf_token": c.csrf, "uuid": "44444444-4444-4444-8444-444444444444", "version": version, "item": code, "result": "maybe"},
+        data={
+            "csrf_token": c.csrf,
+            "uuid": "44444444-4444-4444-8444-444444444444",
+            "version": version,
+            "item": code,
+            "result": "maybe",
+        },
         headers={"Accept": "application/json", "Accept-Language": "zh-CN,zh;q=0.9"},
     )
     assert response.status_code == 400

@@ -64,7 +64,9 @@ def photo(width: int, height: int, *, seed: int = 0) -> Image.Image:
     font = ImageFont.load_default(size=max(8, 3 * unit))
     for line in range(6):
         position = (5 * unit, (10 + 14 * line) * unit)
-        draw.text(position, "BRANCH 0421 - OPENING HOURS 9:00-17:00", fill=(250, 250, 240), font=font)
+        draw.text(
+            position, "BRANCH 0421 - OPENING HOURS 9:00-17:00", fill=(250, 250, 240), font=font
+        )
     return image
 
 
@@ -105,7 +107,7 @@ def exif(
     modified: str | None = None,
     modified_offset: str | None = None,
 ) -> Image.Exif:
-    """EXIF as a phone writes it: make and model, and whichever of the optional tags are asked for."""
+    """EXIF as a phone writes it: make and model, plus whichever optional tags are asked for."""
     tags = Image.Exif()
     tags[ExifTags.Base.Make] = "TestPhone"
     tags[ExifTags.Base.Model] = "TestPhone 15 Pro"
@@ -162,7 +164,12 @@ def png_bomb(width: int, height: int) -> bytes:
     compressor = zlib.compressobj(9)
     data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", data) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", data)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -179,7 +186,9 @@ def display_p3_profile() -> bytes:
 
     points = 1024
     curve = b"curv\0\0\0\0" + struct.pack(">I", points)
-    curve += b"".join(struct.pack(">H", round(srgb_decode(i / (points - 1)) * 65535)) for i in range(points))
+    curve += b"".join(
+        struct.pack(">H", round(srgb_decode(i / (points - 1)) * 65535)) for i in range(points)
+    )
     name = b"Display P3 (test)"
     description = b"desc\0\0\0\0" + struct.pack(">I", len(name) + 1) + name + b"\0" + b"\0" * 78
     d50 = (0.9642, 1.0, 0.8249)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from shopper.extensions import db
 from shopper.photos.models import Photo
-from tests.factories import answer, answer_all, counts, items, start
+from tests.factories import answer, answer_all, items, start
 
 
 def jpeg(width=640, height=480, exif=None, color=(180, 40, 40)) -> bytes:
@@ -47,8 +47,12 @@ def draft(login, world, app):
 def upload(c, iid, version, code, data: bytes, name="photo.jpg", client_uuid=None):
     return c.post(
         f"/inspect/{iid}/photos",
-        {"uuid": client_uuid or str(uuid.uuid4()), "version": version, "item": code,
-         "photo": (io.BytesIO(data), name)},
+        {
+            "uuid": client_uuid or str(uuid.uuid4()),
+            "version": version,
+            "item": code,
+            "photo": (io.BytesIO(data), name),
+        },
         json=True,
         content_type="multipart/form-data",
     )
@@ -110,7 +114,11 @@ def refused(app, response, status, message):
 BAD = {
     "empty": (b"", 400, "file is empty"),
     "text": (b"hello, this is not a picture at all" * 10, 415, "not a photo"),
-    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="500" height="500"><script>alert(1)</script></svg>', 415, "JPEG, PNG, WebP or HEIC"),
+    "svg": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="500" height="500"><script>alert(1)</script></svg>',
+        415,
+        "JPEG, PNG, WebP or HEIC",
+    ),
     "truncated": (None, 400, "damaged or incomplete"),
     "tiny": (None, 400, "too small"),
     "aspect": (None, 400, "too narrow or too wide"),
@@ -144,7 +152,9 @@ def test_a_decompression_bomb_is_refused(draft, app):
     c, iid, version, code = draft
     buf = io.BytesIO()
     Image.new("1", (10_000, 8_000)).save(buf, "PNG")  # 80 MP in a few kB
-    refused(app, upload(c, iid, version, code, buf.getvalue(), name="x.png"), 400, "too many pixels")
+    refused(
+        app, upload(c, iid, version, code, buf.getvalue(), name="x.png"), 400, "too many pixels"
+    )
 
 
 def test_a_file_over_the_size_limit_gets_a_readable_413(draft, app):
