@@ -93,3 +93,31 @@ def test_answers_survive_a_lost_connection(phone, live_server):
     phone.locator("#save-state", has_text="All answers saved").wait_for()
     phone.reload()
     assert phone.locator("article.item").nth(0).locator("input[value=pass]").is_checked()
+
+
+def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, world, app):
+    from tests.factories import answer_all, start
+
+    inspector = login("inspector")
+    iid = start(inspector, world.assignment_ids["inspector"][0])
+    answer_all(inspector, app, iid, lambda item: "fail" if item.code.endswith("-02") and not item.photo_required_on_fail else "pass")
+    assert inspector.post(f"/inspect/{iid}/submit").status_code == 302
+
+    for username, start_url, name in [
+        ("admin", "/office/inspections", "07-office-zh"),
+        ("outlet_manager", "/branch/inspections", "08-branch-zh"),
+    ]:
+        context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True)
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        assert page.locator("h1").inner_text() == "登录"
+        page.locator("input[name=username]").fill(username)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("button[type=submit]").click()
+        page.wait_for_url(f"**{start_url}")
+        screenshot(page, name)
+        page.locator("a.card-link").first.click()
+        page.wait_for_url("**/inspections/*")
+        assert "不达标" in page.content()
+        screenshot(page, name + "-record")
+        context.close()
