@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from shopper import config as config_module
 
@@ -20,6 +20,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(config_module.load(Path(app.instance_path), config))
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
     register_request_cycle(app)
@@ -67,6 +71,13 @@ def register_request_cycle(app: Flask) -> None:
                 db.session.commit()
             else:
                 db.session.rollback()
+        return response
+
+    @app.after_request
+    def private_pages(response):
+        # a shared phone's Back button must not show a signed-out user's pages
+        if "Cache-Control" not in response.headers and request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.after_request

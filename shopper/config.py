@@ -40,7 +40,9 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,
         "PREFERRED_URL_SCHEME": "http",
-        "WTF_CSRF_TIME_LIMIT": None,  # a morning's inspection must not expire under the inspector
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_HOURS": 24,  # a signed-in phone lasts a working day and night, then asks again
+        "BEHIND_PROXY": False,  # a morning's inspection must not expire under the inspector
     }
 
 
@@ -63,6 +65,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     for name in ("DATABASE_URL", "STORAGE_DIR", "CHECKLIST_DIR", "TIMEZONE", "SECRET_KEY"):
         if env.get(f"SHOPPER_{name}"):
             config[name] = env[f"SHOPPER_{name}"]
+    if env.get("SHOPPER_BEHIND_PROXY", "").lower() in ("1", "true", "yes"):
+        config["BEHIND_PROXY"] = True  # trust one proxy's X-Forwarded-For/-Proto/-Host
     if env.get("SHOPPER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
         config["SESSION_COOKIE_SECURE"] = True
         config["PREFERRED_URL_SCHEME"] = "https"

@@ -41,6 +41,10 @@ REFUSALS = {
     "na_not_allowed": _l("Item %(item)s cannot be marked not applicable."),
     "note_too_long": _l("The note is too long: at most %(limit)s characters."),
     "conflict": _l("This answer was saved from somewhere else at the same moment; try again."),
+    "uuid_reused": _l(
+        "This change was sent with an identifier already used for another one. "
+        "Reload the page and try again."
+    ),
     "incomplete": _l("The inspection cannot be submitted yet: some items need attention."),
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
+from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, select
 
 from shopper.extensions import db
@@ -61,3 +64,40 @@ def counts(app) -> dict[str, int]:
                 s.execute(select(Answer.item_code, Answer.result, Answer.note).order_by(Answer.id))
             )
         }
+
+
+def jpeg(width=640, height=480, exif=None, color=(180, 40, 40)) -> bytes:
+    image = Image.new("RGB", (width, height), color)
+    for x in range(0, width, 20):  # some detail, so the JPEG is not trivial
+        image.paste((20, 120, 200), (x, 0, x + 5, height))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90, **({"exif": exif} if exif else {}))
+    return buf.getvalue()
+
+
+def gps_exif() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    exif[0x9003] = "2026:11:20 09:30:00"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (31.0, 14.0, 1.0), 3: "E", 4: (121.0, 28.0, 2.0)})
+    exif[0x0110] = "SecretPhone 12"
+    return exif.tobytes()
+
+
+def files_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def upload(c, iid, version, code, data: bytes, name="photo.jpg", client_uuid=None):
+    return c.post(
+        f"/inspect/{iid}/photos",
+        {
+            "uuid": client_uuid or str(uuid.uuid4()),
+            "version": version,
+            "item": code,
+            "photo": (io.BytesIO(data), name),
+        },
+        json=True,
+        content_type="multipart/form-data",
+    )

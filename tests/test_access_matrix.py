@@ -4,7 +4,7 @@ import pytest
 
 from shopper.auth.access import access_of
 from tests.conftest import Client
-from tests.factories import answer_all, start
+from tests.factories import answer_all, items, jpeg, start, upload
 
 ROLES = [
     "anonymous",
@@ -76,7 +76,7 @@ EXPECTED = {
         outlet_manager3=403,
         sub_branch_manager=403,
     ),
-    ("POST", "/inspect/{draft}/photos/1/delete"): dict(
+    ("POST", "/inspect/{draft}/photos/{photo}/delete"): dict(
         anonymous=302,
         admin=403,
         inspector=404,
@@ -121,14 +121,14 @@ EXPECTED = {
         outlet_manager3=404,
         sub_branch_manager=404,
     ),
-    ("GET", "/photos/{sha}/thumb.jpg"): dict(
+    ("GET", "/photos/{sha}/{variant}.jpg"): dict(
         anonymous=302,
-        admin=404,
-        inspector=404,
+        admin=200,
+        inspector=200,
         inspector2=404,
-        outlet_manager=404,
+        outlet_manager=200,
         outlet_manager3=404,
-        sub_branch_manager=404,
+        sub_branch_manager=200,
     ),
     ("GET", "/office/inspections"): dict(
         anonymous=302,
@@ -165,13 +165,17 @@ def objects(login, world, app):
     c = login("inspector")
     submitted = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, submitted)
+    version, code, _ = items(app, submitted)[0]
+    photo = upload(c, submitted, version, code, jpeg()).json
     assert c.post(f"/inspect/{submitted}/submit").status_code == 302
     draft = start(c, world.assignment_ids["inspector"][1])
     return {
         "submitted": submitted,
         "draft": draft,
         "assignment": world.assignment_ids["inspector"][1],
-        "sha": "0" * 64,
+        "photo": photo["id"],
+        "sha": photo["thumb"].split("/")[2],
+        "variant": "thumb",
         "lang": "en",
     }
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import LoginSession, User
+from shopper.db import utcnow
 
 # checked when the username is unknown, so both cases take the same time
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
@@ -30,10 +32,12 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def start_session(session: Session, user: User) -> str:
+def start_session(session: Session, user: User, lifetime: timedelta) -> str:
     """Open a server-side session for `user`; the token goes into the signed cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(token_hash=_digest(token), user_id=user.id))
+    session.add(
+        LoginSession(token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + lifetime)
+    )
     session.flush()
     user.session_token = token
     return token
@@ -41,7 +45,7 @@ def start_session(session: Session, user: User) -> str:
 
 def load_session_user(session: Session, token: str) -> User | None:
     row = session.get(LoginSession, _digest(token))
-    if row is None or not row.user.active:
+    if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     row.user.session_token = token
     return row.user

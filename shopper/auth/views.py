@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -33,9 +36,13 @@ HOME = {
 
 
 def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A path on this site to return to, or None: never another host."""
+    if not target or any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def _fresh_session() -> None:
@@ -61,7 +68,8 @@ def login():
         if user is None:
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
-        service.start_session(db.session, user)
+        lifetime = timedelta(hours=current_app.config["SESSION_HOURS"])
+        service.start_session(db.session, user, lifetime)
         _fresh_session()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))

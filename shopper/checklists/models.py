@@ -21,7 +21,7 @@ class ChecklistVersion(Base):
     title_zh: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str | None] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)  # canonical JSON, never edited
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # a reverted file repeats one
     source: Mapped[str] = mapped_column(String(200))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -36,20 +36,23 @@ def read_file(path: Path) -> core.Checklist:
 
 
 def publish(session: Session, checklist: core.Checklist, source: str) -> Published:
-    """Store `checklist` as a new version unless identical content is already published.
+    """Store `checklist` as a new version unless its latest version has identical content.
 
-    Idempotent: unchanged content returns the existing version and writes nothing.
+    Idempotent: unchanged content returns the latest version and writes nothing; a file
+    reverted to older content becomes a new version (with that older hash).
     """
     digest = core.content_hash(checklist)
-    existing = session.scalar(select(ChecklistVersion).where(ChecklistVersion.sha256 == digest))
-    if existing is not None:
-        return Published(existing, created=False)
     latest = session.scalar(
-        select(func.max(ChecklistVersion.version)).where(ChecklistVersion.code == checklist.code)
+        select(ChecklistVersion)
+        .where(ChecklistVersion.code == checklist.code)
+        .order_by(ChecklistVersion.version.desc())
+        .limit(1)
     )
+    if latest is not None and latest.sha256 == digest:
+        return Published(latest, created=False)
     version = ChecklistVersion(
         code=checklist.code,
-        version=(latest or 0) + 1,
+        version=(latest.version if latest else 0) + 1,
         title_zh=checklist.title.zh,
         title_en=checklist.title.en,
         content=core.canonical_json(checklist),

@@ -16,7 +16,7 @@ from typing import Any
 
 CHECKLIST_CODE = re.compile(r"^[a-z0-9_]{1,40}$")
 SECTION_CODE = CHECKLIST_CODE
-ITEM_CODE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
+ITEM_CODE = re.compile(r"^(?=.{1,40}$)[A-Z0-9]+(-[A-Z0-9]+)*$")
 MAX_TEXT = 1000
 
 CHECKLIST_KEYS = {"code", "title", "sections"}
@@ -216,7 +216,7 @@ def parse(data: Any, source: str = "<checklist>") -> Checklist:
                     c.add(i_where, "duplicate item code")
                 seen_items.add(i_code)
             elif i_code is not None:
-                c.add(i_where, f"item code {i_code!r} must match A-Z, 0-9 and dashes")
+                c.add(i_where, f"item code {i_code!r} must be 1-40 of A-Z, 0-9 and dashes")
             ri = c.mapping(raw_item, i_where, ITEM_KEYS, {"code", "text", "guidance", "points"})
             items.append(
                 Item(

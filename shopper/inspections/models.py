@@ -122,11 +122,16 @@ class SectionScore(Base):
 
 
 class ClientWrite(Base):
-    """Every write a phone makes carries a UUID; one seen before is not applied again."""
+    """Every write a phone makes carries a UUID; one seen before is not applied again.
+
+    The fingerprint is a hash of what the write asked for, so a UUID reused for a
+    different write is refused rather than silently ignored.
+    """
 
     __tablename__ = "client_writes"
 
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

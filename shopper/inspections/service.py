@@ -6,11 +6,13 @@ commit: the request (or CLI command) commits once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,12 +58,35 @@ def inspections_by_assignment(session: Session, assignments: Sequence[Assignment
     return {i.assignment_id: i for i in rows}
 
 
-def claim_write(session: Session, user: User, uuid: str, kind: str) -> bool:
-    """Record a client write's UUID; False if it was applied before (do nothing then)."""
-    if session.get(ClientWrite, uuid) is not None:
+def fingerprint(kind: str, *parts: object) -> str:
+    """What a client write asked for, so a reused UUID can be told from a retry."""
+    return hashlib.sha256(json.dumps([kind, *parts], ensure_ascii=False).encode()).hexdigest()
+
+
+def seen_write(session: Session, user: User, uuid: str, print_: str) -> bool:
+    """True if this exact write was applied before; Refused if its UUID was used for another."""
+    seen = session.get(ClientWrite, (user.id, uuid))
+    if seen is None:
         return False
-    session.add(ClientWrite(uuid=uuid, user_id=user.id, kind=kind))
+    if seen.fingerprint != print_:
+        raise Refused("uuid_reused", 409)
     return True
+
+
+def lock_draft(session: Session, inspection: Inspection) -> None:
+    """Take the inspection's row lock for this transaction; refuse once it is submitted.
+
+    Checking `status` on a row read earlier is not enough: a submit may commit in
+    between. The conditional UPDATE waits for it (PostgreSQL) or fails (SQLite).
+    """
+    result = session.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.status == Status.DRAFT)
+        .values(status=Status.DRAFT)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Refused("already_submitted", 409)
 
 
 def start(
@@ -147,19 +172,21 @@ def save_answer(
     Raises Refused for a submitted inspection, an item not in its pinned versions,
     a result other than pass/fail/na, N/A where the item does not allow it, or a long note.
     """
-    if session.get(ClientWrite, client_uuid) is not None:
+    note = note.strip()
+    print_ = fingerprint("answer", inspection.id, version_id, item_code, result, note)
+    if seen_write(session, inspector, client_uuid, print_):
         return False  # a retry of a write already applied
-    if inspection.submitted:
-        raise Refused("already_submitted", 409)
+    lock_draft(session, inspection)
     item = find_item(inspection, version_id, item_code)
     if result not in set(scoring.Result):
         raise Refused("bad_result")
     if result == scoring.Result.NA and not item.na_allowed:
         raise Refused("na_not_allowed", 400, item=item_code)
-    note = note.strip()
     if len(note) > MAX_NOTE:
         raise Refused("note_too_long", 400, limit=MAX_NOTE)
-    claim_write(session, inspector, client_uuid, "answer")
+    session.add(
+        ClientWrite(user_id=inspector.id, uuid=client_uuid, kind="answer", fingerprint=print_)
+    )
     answer = session.scalar(
         select(Answer).where(
             Answer.inspection_id == inspection.id,
@@ -225,8 +252,7 @@ def submit(
     Raises Refused("incomplete", 409, gaps=[...]) listing what is missing.
     A second submit of a submitted inspection raises Refused("already_submitted", 409).
     """
-    if inspection.submitted:
-        raise Refused("already_submitted", 409)
+    lock_draft(session, inspection)
     pins = pinned(inspection)
     checklists = [p.checklist for p in pins]
     answers = answer_map(session, inspection)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, String
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopper.db import Base, utcnow
@@ -13,6 +13,7 @@ from shopper.db import Base, utcnow
 class Photo(Base):
     __tablename__ = "photos"
     __table_args__ = (
+        UniqueConstraint("uploaded_by_id", "client_uuid"),
         ForeignKeyConstraint(
             ["inspection_id", "checklist_version_id"],
             ["inspection_checklists.inspection_id", "inspection_checklists.checklist_version_id"],
@@ -20,7 +21,7 @@ class Photo(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    client_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    client_uuid: Mapped[str] = mapped_column(String(36))
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
     checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
     item_code: Mapped[str] = mapped_column(String(40))

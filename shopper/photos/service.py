@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from shopper.auth.models import User
 from shopper.inspections.models import Inspection
-from shopper.inspections.service import find_item, visible_to
+from shopper.inspections.service import find_item, lock_draft, visible_to
 from shopper.photos import pipeline
 from shopper.photos.models import Photo
 from shopper.photos.storage import LocalStorage, Storage, photo_keys
@@ -49,14 +49,18 @@ def attach(
 ) -> Photo:
     """Add a photo to an item of a draft inspection.
 
-    Idempotent per `client_uuid` (a retry returns the photo already recorded).
+    Idempotent per (inspector, `client_uuid`): a retry returns the photo already
+    recorded; the same UUID for another item is Refused("uuid_reused", 409).
     Raises Refused("photo_<reason>") for anything that is not a sound photo;
     nothing is written then.
     """
-    existing = session.scalar(select(Photo).where(Photo.client_uuid == client_uuid))
+    existing = session.scalar(
+        select(Photo).where(Photo.uploaded_by_id == inspector.id, Photo.client_uuid == client_uuid)
+    )
     if existing is not None:
-        if existing.inspection_id != inspection.id:
-            raise Refused("not_found", 404)
+        same = (existing.inspection_id, existing.checklist_version_id, existing.item_code)
+        if same != (inspection.id, version_id, item_code):
+            raise Refused("uuid_reused", 409)
         return existing
     if inspection.submitted:
         raise Refused("already_submitted", 409)
@@ -70,6 +74,8 @@ def attach(
         VARIANTS, (processed.main, processed.print_copy, processed.thumb), strict=True
     ):
         store.put(keys[variant], rendition.data)
+    # locked only now, so the slow decoding above holds no database lock
+    lock_draft(session, inspection)
     captured_at = processed.captured_at
     if captured_at is not None and captured_at.tzinfo is None:
         # EXIF without an offset is the phone's local time: the outlet's time zone
@@ -93,8 +99,7 @@ def attach(
 
 def remove(session: Session, inspection: Inspection, photo_id: int) -> None:
     """Take a photo off a draft inspection. The file stays: others may share its hash."""
-    if inspection.submitted:
-        raise Refused("already_submitted", 409)
+    lock_draft(session, inspection)
     photo = session.get(Photo, photo_id)
     if photo is None or photo.inspection_id != inspection.id:
         raise Refused("not_found", 404)

@@ -26,6 +26,8 @@ def file(sha256: str, variant: str):
     store = service.storage()
     key = photo_keys(sha256)[variant]
     path = store.local_path(key)
+    if path is not None and not path.exists():
+        abort(404)
     if path is not None:
         response = send_file(path, mimetype="image/jpeg", conditional=True, etag=sha256 + variant)
     else:

@@ -11,7 +11,6 @@
   if (!root) return;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const msg = (name) => root.dataset["msg" + name];
-  const storeKey = "shopper.queue." + root.dataset.inspection;
   const stateBox = document.getElementById("save-state");
   const progress = document.getElementById("progress");
   const progressText = document.getElementById("progress-text");
@@ -23,20 +22,43 @@
           (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
 
   // ---- the answer queue -------------------------------------------------------
+  // Each tab keeps its queue under its own key and, on opening, adopts what other
+  // (closed) tabs left behind; a write sent twice is harmless, its UUID is the same.
+  const prefix = "shopper.queue." + root.dataset.inspection + ".";
+  const storeKey = prefix + uuid();
   let queue = [];
-  try { queue = JSON.parse(localStorage.getItem(storeKey) || "[]"); } catch (e) { queue = []; }
+  try {
+    for (const key of Object.keys(localStorage)) {
+      if (!key.startsWith(prefix)) continue;
+      queue.push(...JSON.parse(localStorage.getItem(key) || "[]"));
+      localStorage.removeItem(key);
+    }
+  } catch (e) { /* storage unavailable: memory only */ }
+  queue.forEach((w) => { w.inFlight = false; });
   let sending = false;
+  let paused = false; // the session ended: keep everything, wait for a new sign-in
   let delay = 1000;
+  const refusedItems = new Set();
 
   const persist = () => {
-    try { localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* private mode: memory only */ }
+    try { localStorage.setItem(storeKey, JSON.stringify(queue)); } catch (e) { /* memory only */ }
   };
+  persist();
 
   function showState(kind) {
     stateBox.classList.remove("pending", "offline");
+    stateBox.replaceChildren();
     if (kind === "saved") stateBox.textContent = msg("Saved");
     if (kind === "pending") { stateBox.textContent = msg("Saving"); stateBox.classList.add("pending"); }
     if (kind === "offline") { stateBox.textContent = msg("Offline"); stateBox.classList.add("offline"); }
+    if (kind === "refused") { stateBox.textContent = msg("Refused"); stateBox.classList.add("offline"); }
+    if (kind === "signin") {
+      const link = document.createElement("a");
+      link.href = root.dataset.loginUrl;
+      link.textContent = msg("Signin");
+      stateBox.append(link);
+      stateBox.classList.add("offline");
+    }
   }
 
   function setProgress(answered, total) {
@@ -73,9 +95,19 @@
     pump();
   }
 
+  function refuse(write, text) {
+    refusedItems.add(write.item);
+    const article = itemOf(write);
+    if (article) {
+      const status = article.querySelector(".item-status");
+      status.textContent = text;
+      status.classList.add("error");
+    }
+  }
+
   async function pump() {
-    if (sending) return;
-    if (!queue.length) { showState("saved"); return; }
+    if (sending || paused) return;
+    if (!queue.length) { showState(refusedItems.size ? "refused" : "saved"); return; }
     sending = true;
     showState("pending");
     const write = queue[0];
@@ -83,7 +115,7 @@
     const body = new FormData();
     body.append("csrf_token", csrf);
     for (const key of ["uuid", "version", "item", "result", "note"]) body.append(key, write[key]);
-    let retry = false;
+    let outcome = "retry";
     try {
       const response = await fetch(root.dataset.answerUrl, {
         method: "POST",
@@ -91,32 +123,31 @@
         headers: { "X-CSRFToken": csrf, Accept: "application/json" },
         credentials: "same-origin",
       });
+      let data = {};
+      try { data = await response.json(); } catch (e) { data = {}; }
       if (response.ok) {
-        const data = await response.json();
         setProgress(data.answered, data.total);
-        delay = 1000;
-      } else if (response.status >= 500 || response.status === 408 || response.status === 429) {
-        retry = true;
+        refusedItems.delete(write.item);
+        outcome = "done";
+      } else if (response.status === 401 || response.status === 403 || data.code === "csrf") {
+        outcome = "signin"; // keep the write; it goes once the inspector signs in again
+      } else if (response.status >= 500 || response.status === 408 || response.status === 429 || data.code === "conflict") {
+        outcome = "retry";
       } else {
-        // refused for good (the message says why): drop it, show it on the item
-        let text = "";
-        try { text = (await response.json()).error; } catch (e) { text = response.statusText; }
-        const article = itemOf(write);
-        if (article) {
-          const status = article.querySelector(".item-status");
-          status.textContent = text;
-          status.classList.add("error");
-        }
-        if (response.status === 401) { window.location.reload(); }
+        refuse(write, data.error || response.statusText); // can never succeed as sent
+        outcome = "done";
       }
     } catch (e) {
-      retry = true; // offline or the connection dropped
+      outcome = "retry"; // offline or the connection dropped
     }
     write.inFlight = false;
-    if (!retry) queue.shift();
+    if (outcome === "done") { queue.shift(); delay = 1000; }
     persist();
     sending = false;
-    if (retry) {
+    if (outcome === "signin") {
+      paused = true;
+      showState("signin");
+    } else if (outcome === "retry") {
       showState("offline");
       setTimeout(pump, delay);
       delay = Math.min(delay * 2, 30000);
@@ -126,11 +157,19 @@
   }
 
   window.addEventListener("online", () => { delay = 1000; pump(); });
+  const noteTimers = new Map();
+  function flushNotes() {
+    for (const [article, timer] of noteTimers) { clearTimeout(timer); enqueue(article); }
+    noteTimers.clear();
+  }
+  // a note typed just before the tab closes still goes into the kept queue
+  window.addEventListener("pagehide", flushNotes);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) flushNotes(); });
   window.addEventListener("beforeunload", (event) => {
+    flushNotes();
     if (queue.length) { event.preventDefault(); event.returnValue = ""; }
   });
 
-  const noteTimers = new Map();
   root.addEventListener("change", (event) => {
     const article = event.target.closest("article.item");
     if (!article) return;
@@ -149,7 +188,11 @@
   root.addEventListener("focusout", (event) => {
     if (event.target.name !== "note") return;
     const article = event.target.closest("article.item");
-    if (noteTimers.has(article)) { clearTimeout(noteTimers.get(article)); noteTimers.delete(article); enqueue(article); }
+    if (noteTimers.has(article)) {
+      clearTimeout(noteTimers.get(article));
+      noteTimers.delete(article);
+      enqueue(article);
+    }
   });
   // with JavaScript the per-item forms never submit: answers save as they change
   root.addEventListener("submit", (event) => {
@@ -189,6 +232,7 @@
     xhr.open("POST", root.dataset.photoUrl);
     xhr.setRequestHeader("X-CSRFToken", csrf);
     xhr.setRequestHeader("Accept", "application/json");
+    xhr.timeout = 120000;
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
     xhr.onload = () => {
       let data = {};
@@ -196,10 +240,10 @@
       if (xhr.status === 201 || xhr.status === 200) {
         uploaded(article, figure, data);
       } else {
-        failed(article, figure, file, data.error || msg("UploadFailed"), xhr.status >= 500);
+        failed(article, figure, file, data.error || msg("UploadFailed"));
       }
     };
-    xhr.onerror = () => failed(article, figure, file, msg("UploadFailed"), true);
+    xhr.onerror = xhr.ontimeout = () => failed(article, figure, file, msg("UploadFailed"));
     xhr.send(body);
   }
 
@@ -228,39 +272,41 @@
     figure.replaceChildren(link, form);
   }
 
-  function failed(article, figure, file, text, canRetry) {
+  function failed(article, figure, file, text) {
     figure.className = "thumb failed";
     figure.querySelector("progress")?.remove();
     const note = document.createElement("span");
     note.className = "upload-error";
     note.textContent = text;
-    figure.append(note);
-    if (canRetry) {
-      const retry = document.createElement("button");
-      retry.type = "button";
-      retry.className = "retry";
-      retry.textContent = msg("Retry");
-      retry.addEventListener("click", () => upload(article, file, figure));
-      figure.append(retry);
-    } else {
-      const dismiss = document.createElement("button");
-      dismiss.type = "button";
-      dismiss.className = "retry";
-      dismiss.textContent = "×";
-      dismiss.setAttribute("aria-label", msg("Remove"));
-      dismiss.addEventListener("click", () => figure.remove());
-      figure.append(dismiss);
-    }
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "retry";
+    retry.textContent = msg("Retry");
+    retry.addEventListener("click", () => upload(article, file, figure));
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "retry";
+    dismiss.textContent = msg("Remove");
+    dismiss.addEventListener("click", () => figure.remove());
+    figure.append(note, retry, dismiss);
   }
 
   async function removePhoto(form) {
-    const response = await fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { "X-CSRFToken": csrf, Accept: "application/json" },
-      credentials: "same-origin",
-    });
-    if (response.ok || response.status === 404) form.closest("figure").remove();
+    const figure = form.closest("figure");
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.ok || response.status === 404) { figure.remove(); return; }
+      const data = await response.json().catch(() => ({}));
+      figure.title = data.error || msg("UploadFailed");
+    } catch (e) {
+      figure.title = msg("Offline");
+    }
+    figure.classList.add("failed");
   }
 
   pump(); // resend anything left from a closed tab or a lost connection

@@ -102,3 +102,41 @@ def test_language_can_be_switched(client, world):
 def test_chinese_is_the_default_language(app, world):
     plain = app.test_client()
     assert "登录" in plain.get("/login").get_data(as_text=True)
+
+
+def test_next_urls_that_lead_elsewhere_are_ignored(client, world):
+    for target in [
+        "//evil.example/x",
+        "/%09/evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/%0a/x",
+    ]:
+        response = client.http.get(f"/language/en?next={target}")
+        assert response.status_code == 302 and response.headers["Location"] == "/", target
+
+
+def test_a_session_ends_when_its_lifetime_is_over(login, app):
+    from datetime import timedelta
+
+    from shopper.db import utcnow
+
+    c = login("admin")
+    with app.app_context():
+        row = db.session.query(LoginSession).one()
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert c.get("/office/inspections").status_code == 302
+
+
+def test_signed_in_pages_are_not_kept_in_the_browser_cache(login):
+    assert login("admin").get("/office/inspections").headers["Cache-Control"] == "no-store"
+
+
+def test_secure_cookies_and_proxy_headers_come_from_the_environment(monkeypatch, tmp_path):
+    from shopper import config
+
+    monkeypatch.setenv("SHOPPER_SECURE_COOKIES", "1")
+    monkeypatch.setenv("SHOPPER_BEHIND_PROXY", "true")
+    loaded = config.load(tmp_path, {"SECRET_KEY": "x"})
+    assert loaded["SESSION_COOKIE_SECURE"] and loaded["BEHIND_PROXY"]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.browser.conftest import screenshot
 from tests.conftest import PASSWORD
-from tests.photos.test_views import gps_exif, jpeg
+from tests.factories import gps_exif, jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -100,14 +100,23 @@ def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, 
 
     inspector = login("inspector")
     iid = start(inspector, world.assignment_ids["inspector"][0])
-    answer_all(inspector, app, iid, lambda item: "fail" if item.code.endswith("-02") and not item.photo_required_on_fail else "pass")
+    answer_all(
+        inspector,
+        app,
+        iid,
+        lambda item: (
+            "fail" if item.code.endswith("-02") and not item.photo_required_on_fail else "pass"
+        ),
+    )
     assert inspector.post(f"/inspect/{iid}/submit").status_code == 302
 
     for username, start_url, name in [
         ("admin", "/office/inspections", "07-office-zh"),
         ("outlet_manager", "/branch/inspections", "08-branch-zh"),
     ]:
-        context = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True)
+        context = browser.new_context(
+            viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True
+        )
         page = context.new_page()
         page.goto(f"{live_server}/login")
         assert page.locator("h1").inner_text() == "登录"
@@ -121,3 +130,37 @@ def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, 
         assert "不达标" in page.content()
         screenshot(page, name + "-record")
         context.close()
+
+
+def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(phone, live_server, app):
+    from shopper.auth.models import LoginSession
+    from shopper.extensions import db
+
+    phone.goto(f"{live_server}/login")
+    phone.get_by_label("Username").fill("inspector")
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.locator("li.card", has_text="Outlet Two").get_by_role("button", name="Start inspection").click()
+    phone.wait_for_url("**/inspect/*")
+    fill_url = phone.url
+
+    with app.app_context():  # the session ends elsewhere (signed out on another device, expired)
+        db.session.query(LoginSession).delete()
+        db.session.commit()
+    phone.locator("article.item").nth(0).locator("label.choice.fail").click()
+    phone.locator("article.item").nth(0).locator("textarea").fill("kept on the phone")
+    phone.locator("article.item").nth(1).locator("label.choice.pass").click()
+    signin = phone.locator("#save-state a")
+    signin.wait_for()
+
+    signin.click()
+    phone.get_by_label("Username").fill("inspector")
+    phone.get_by_label("Password").fill(PASSWORD)
+    phone.get_by_role("button", name="Sign in").click()
+    phone.wait_for_url(fill_url)
+    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    phone.reload()
+    first = phone.locator("article.item").nth(0)
+    assert first.locator("input[value=fail]").is_checked()
+    assert first.locator("textarea").input_value() == "kept on the phone"
+    assert phone.locator("article.item").nth(1).locator("input[value=pass]").is_checked()

@@ -46,6 +46,18 @@ def test_a_changed_file_becomes_a_new_version(session, checklist_dir):
     assert not result["teller_seven_steps"].created
 
 
+def test_a_file_reverted_to_older_content_becomes_the_newest_version(session, checklist_dir):
+    path = checklist_dir / "six_s.yaml"
+    original = path.read_text(encoding="utf-8")
+    first = {p.version.code: p.version for p in load_directory(session, checklist_dir)}["six_s"]
+    path.write_text(original.replace("points: 3", "points: 4", 1), encoding="utf-8")
+    load_directory(session, checklist_dir)
+    path.write_text(original, encoding="utf-8")
+    reverted = {p.version.code: p for p in load_directory(session, checklist_dir)}["six_s"]
+    assert reverted.created and reverted.version.version == 3
+    assert reverted.version.sha256 == first.sha256
+
+
 def test_one_bad_file_publishes_nothing(session, checklist_dir):
     path = checklist_dir / "teller_seven_steps.yaml"
     text = path.read_text(encoding="utf-8")

@@ -147,3 +147,8 @@ def test_broken_yaml_is_refused_with_the_file_name(tmp_path):
     path.write_text("code: [unclosed", encoding="utf-8")
     with pytest.raises(core.ChecklistInvalid, match="demo.yaml: file"):
         read_file(path)
+
+
+def test_item_codes_longer_than_the_database_column_are_refused():
+    found = problems(with_item(code="X-" + "A" * 40))
+    assert any("must be 1-40" in p for p in found), found

@@ -133,3 +133,58 @@ def test_refusals_speak_chinese_by_default(draft, app):
     )
     assert response.status_code == 400
     assert "不适用" in response.json["error"]
+
+
+def test_a_uuid_reused_for_a_different_answer_is_refused(draft, app):
+    c, iid, version, code = draft
+    same = "55555555-5555-4555-8555-555555555555"
+    assert answer(c, iid, version, code, "fail", "one", uuid=same).status_code == 200
+    other_version, other_code, _ = items(app, iid)[1]
+    refused(
+        app, lambda: answer(c, iid, other_version, other_code, "pass", uuid=same), 409, "identifier"
+    )
+
+
+def test_the_same_uuid_from_two_inspectors_is_two_writes(login, world, app):
+    same = "66666666-6666-4666-8666-666666666666"
+    one, two = login("inspector"), login("inspector2")
+    first = start(one, world.assignment_ids["inspector"][0])
+    second = start(two, world.assignment_ids["inspector2"][0])
+    v1, c1, _ = items(app, first)[0]
+    v2, c2, _ = items(app, second)[0]
+    assert answer(one, first, v1, c1, "pass", uuid=same).json["applied"] is True
+    assert answer(two, second, v2, c2, "pass", uuid=same).json["applied"] is True
+
+
+def test_an_answer_racing_a_submit_is_refused(login, world, app):
+    """A request that loaded the draft before a submit committed must not change it."""
+    from shopper.extensions import db
+    from shopper.inspections import service
+    from shopper.inspections.models import Inspection
+    from shopper.models import User
+    from shopper.refusals import Refused
+
+    c = login("inspector")
+    iid = start(c, world.assignment_ids["inspector"][0])
+    answer_all(c, app, iid)
+    version, code, _ = items(app, iid)[0]
+    with app.app_context():
+        stale = db.session.get(Inspection, iid)
+        inspector = db.session.get(User, world.users["inspector"])
+        assert stale.status == "draft"
+        db.session.commit()  # end the read; the object stays loaded as a draft
+        assert c.post(f"/inspect/{iid}/submit").status_code == 302  # another request
+        with pytest.raises(Refused) as exc:
+            service.save_answer(
+                db.session,
+                inspector,
+                stale,
+                version_id=version,
+                item_code=code,
+                result="fail",
+                note="late",
+                client_uuid="77777777-7777-4777-8777-777777777777",
+            )
+        assert exc.value.code == "already_submitted"
+        db.session.rollback()
+        assert db.session.get(Inspection, iid).score == 100

@@ -58,8 +58,9 @@ def test_outlet_manager_sees_only_their_outlets_submitted_inspections(login, sub
     assert manager.get(f"/inspections/{submitted['three']}").status_code == 404
 
 
-def test_outlet_manager_never_sees_a_draft(login, submitted):
-    manager = login("sub_branch_manager")
+def test_branch_managers_never_see_a_draft(login, submitted):
+    assert login("outlet_manager").get(f"/inspections/{submitted['draft']}").status_code == 404
+    manager = login("sub_branch_manager")  # O2's sub-branch
     assert listed(manager.get("/branch/inspections")) == ["Outlet One"]
     assert manager.get(f"/inspections/{submitted['draft']}").status_code == 404
 

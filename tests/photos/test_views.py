@@ -10,30 +10,7 @@ from PIL import Image
 
 from shopper.extensions import db
 from shopper.photos.models import Photo
-from tests.factories import answer, answer_all, items, start
-
-
-def jpeg(width=640, height=480, exif=None, color=(180, 40, 40)) -> bytes:
-    image = Image.new("RGB", (width, height), color)
-    for x in range(0, width, 20):  # some detail, so the JPEG is not trivial
-        image.paste((20, 120, 200), (x, 0, x + 5, height))
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=90, **({"exif": exif} if exif else {}))
-    return buf.getvalue()
-
-
-def gps_exif() -> bytes:
-    exif = Image.Exif()
-    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
-    exif[0x9003] = "2026:11:20 09:30:00"
-    gps = exif.get_ifd(0x8825)
-    gps.update({1: "N", 2: (31.0, 14.0, 1.0), 3: "E", 4: (121.0, 28.0, 2.0)})
-    exif[0x0110] = "SecretPhone 12"
-    return exif.tobytes()
-
-
-def files_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+from tests.factories import answer, answer_all, files_in, gps_exif, items, jpeg, start, upload
 
 
 @pytest.fixture
@@ -42,20 +19,6 @@ def draft(login, world, app):
     iid = start(c, world.assignment_ids["inspector"][0])
     version, code, _ = next(i for i in items(app, iid) if i[2].photo_required_on_fail)
     return c, iid, version, code
-
-
-def upload(c, iid, version, code, data: bytes, name="photo.jpg", client_uuid=None):
-    return c.post(
-        f"/inspect/{iid}/photos",
-        {
-            "uuid": client_uuid or str(uuid.uuid4()),
-            "version": version,
-            "item": code,
-            "photo": (io.BytesIO(data), name),
-        },
-        json=True,
-        content_type="multipart/form-data",
-    )
 
 
 def storage_dir(app) -> Path:
@@ -226,3 +189,14 @@ def test_the_record_shows_capture_and_upload_times(draft, login, app):
     upload(c, iid, version, code, jpeg(800, 600, exif=gps_exif()))
     page = login("admin").get(f"/inspections/{iid}").get_data(as_text=True)
     assert "Taken 2026-11-20 09:30" in page and "Uploaded" in page
+
+
+def test_a_photo_uuid_reused_for_another_item_is_refused(draft, app):
+    c, iid, version, code = draft
+    same = str(uuid.uuid4())
+    assert upload(c, iid, version, code, jpeg(), client_uuid=same).status_code == 201
+    other_version, other_code, _ = items(app, iid)[1]
+    response = upload(c, iid, other_version, other_code, jpeg(), client_uuid=same)
+    assert response.status_code == 409 and "identifier" in response.json["error"]
+    with app.app_context():
+        assert db.session.query(Photo).count() == 1

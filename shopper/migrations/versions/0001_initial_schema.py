@@ -2,13 +2,13 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:59:04.602361
+Create Date: 2026-11-23 17:19:50.954584
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import shopper.db
+
 
 revision = "0001"
 down_revision = None
@@ -38,10 +38,10 @@ def upgrade() -> None:
         sa.Column("published_at", shopper.db.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checklist_versions")),
         sa.UniqueConstraint("code", "version", name=op.f("uq_checklist_versions_code_version")),
-        sa.UniqueConstraint("sha256", name=op.f("uq_checklist_versions_sha256")),
     )
     with op.batch_alter_table("checklist_versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_checklist_versions_code"), ["code"], unique=False)
+        batch_op.create_index(batch_op.f("ix_checklist_versions_sha256"), ["sha256"], unique=False)
 
     op.create_table(
         "periods",
@@ -141,23 +141,22 @@ def upgrade() -> None:
 
     op.create_table(
         "client_writes",
-        sa.Column("uuid", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("uuid", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("created_at", shopper.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_client_writes_user_id_users")
         ),
-        sa.PrimaryKeyConstraint("uuid", name=op.f("pk_client_writes")),
+        sa.PrimaryKeyConstraint("user_id", "uuid", name=op.f("pk_client_writes")),
     )
-    with op.batch_alter_table("client_writes", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_client_writes_user_id"), ["user_id"], unique=False)
-
     op.create_table(
         "login_sessions",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("created_at", shopper.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", shopper.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -320,7 +319,9 @@ def upgrade() -> None:
             ["uploaded_by_id"], ["users.id"], name=op.f("fk_photos_uploaded_by_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_photos")),
-        sa.UniqueConstraint("client_uuid", name=op.f("uq_photos_client_uuid")),
+        sa.UniqueConstraint(
+            "uploaded_by_id", "client_uuid", name=op.f("uq_photos_uploaded_by_id_client_uuid")
+        ),
     )
     with op.batch_alter_table("photos", schema=None) as batch_op:
         batch_op.create_index(
@@ -355,9 +356,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_login_sessions_user_id"))
 
     op.drop_table("login_sessions")
-    with op.batch_alter_table("client_writes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_client_writes_user_id"))
-
     op.drop_table("client_writes")
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assignments_period_id"))
@@ -373,6 +371,7 @@ def downgrade() -> None:
     op.drop_table("sub_branches")
     op.drop_table("periods")
     with op.batch_alter_table("checklist_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_checklist_versions_sha256"))
         batch_op.drop_index(batch_op.f("ix_checklist_versions_code"))
 
     op.drop_table("checklist_versions")
