@@ -132,7 +132,9 @@ def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, 
         context.close()
 
 
-def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(phone, live_server, app):
+def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(
+    phone, live_server, app
+):
     from shopper.auth.models import LoginSession
     from shopper.extensions import db
 
@@ -140,7 +142,9 @@ def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(p
     phone.get_by_label("Username").fill("inspector")
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign in").click()
-    phone.locator("li.card", has_text="Outlet Two").get_by_role("button", name="Start inspection").click()
+    phone.locator("li.card", has_text="Outlet Two").get_by_role(
+        "button", name="Start inspection"
+    ).click()
     phone.wait_for_url("**/inspect/*")
     fill_url = phone.url
 
