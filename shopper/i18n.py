@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask, current_app, request, session, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from shopper.core.checklist import Text
@@ -55,7 +55,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         localized=localized,
         get_locale=get_locale,
-        format_datetime=format_datetime,
         band_label=band_label,
         page_url=page_url,
         new_uuid=lambda: str(uuid.uuid4()),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from sqlalchemy import select
@@ -14,24 +16,30 @@ from shopper.inspections.models import Answer, Inspection
 from shopper.photos import service as photos
 
 
-def photo_data(photo) -> dict[str, Any]:
+def local(moment: datetime | None, zone: str) -> datetime | None:
+    """Times are stored in UTC and shown in the outlet's own time zone."""
+    return moment.astimezone(ZoneInfo(zone)) if moment else None
+
+
+def photo_data(photo, zone: str) -> dict[str, Any]:
     return {
         "id": photo.id,
         "thumb": url_for("photos.file", sha256=photo.sha256, variant="thumb"),
         "full": url_for("photos.file", sha256=photo.sha256, variant="main"),
-        "captured_at": photo.captured_at,
-        "uploaded_at": photo.uploaded_at,
+        "captured_at": local(photo.captured_at, zone),
+        "uploaded_at": local(photo.uploaded_at, zone),
     }
 
 
 def photo_json(photo) -> dict[str, Any]:
-    data = photo_data(photo)
+    data = photo_data(photo, "UTC")
     for key in ("captured_at", "uploaded_at"):
         data[key] = data[key].isoformat() if data[key] else None
     return data
 
 
 def header(inspection: Inspection) -> dict[str, Any]:
+    zone = inspection.outlet.timezone
     return {
         "id": inspection.id,
         "outlet": inspection.outlet.name,
@@ -42,8 +50,8 @@ def header(inspection: Inspection) -> dict[str, Any]:
         "status": inspection.status,
         "inspector": inspection.inspector.display_name,
         "agency": inspection.inspector.agency.name if inspection.inspector.agency else "",
-        "started_at": inspection.started_at,
-        "submitted_at": inspection.submitted_at,
+        "started_at": local(inspection.started_at, zone),
+        "submitted_at": local(inspection.submitted_at, zone),
         "score": inspection.score,
         "band": inspection.band,
         "red_line_failed": inspection.red_line_failed,
@@ -82,7 +90,8 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
                         "result": answer.result if answer else None,
                         "note": answer.note if answer else "",
                         "photos": [
-                            photo_data(p) for p in photo_map.get((version_id, item.code), [])
+                            photo_data(p, inspection.outlet.timezone)
+                            for p in photo_map.get((version_id, item.code), [])
                         ],
                     }
                 )
