@@ -43,6 +43,7 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
     photo.write_bytes(jpeg(800, 600, exif=gps_exif()))
     photo_item.locator("input.photo-input").last.set_input_files(str(photo))
     photo_item.locator("figure.thumb:not(.uploading) img").wait_for()
+    photo_item.locator(".photo-buttons").scroll_into_view_if_needed()
     screenshot(phone, "04-photo")
 
     for index in range(total):
