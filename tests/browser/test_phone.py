@@ -18,9 +18,7 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
 
     phone.goto(f"{live_server}/login")
     screenshot(phone, "01-login")
-    phone.get_by_label("Username").fill("inspector")
-    phone.get_by_label("Password").fill(PASSWORD)
-    phone.get_by_role("button", name="Sign in").click()
+    sign_in(phone, "inspector")
     phone.wait_for_url("**/inspect/")
     screenshot(phone, "02-assignments")
 
@@ -76,15 +74,21 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
         )
 
 
-def test_answers_survive_a_lost_connection(phone, live_server):
+def start_on_phone(phone, live_server, outlet: str) -> None:
     phone.goto(f"{live_server}/login")
-    phone.get_by_label("Username").fill("inspector")
+    sign_in(phone, "inspector")
+    phone.locator("li.card", has_text=outlet).get_by_role("button", name="Start inspection").click()
+    phone.wait_for_url("**/inspect/*")
+
+
+def sign_in(phone, username: str) -> None:
+    phone.get_by_label("Username").fill(username)
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign in").click()
-    phone.locator("li.card", has_text="Outlet Two").get_by_role(
-        "button", name="Start inspection"
-    ).click()
-    phone.wait_for_url("**/inspect/*")
+
+
+def test_answers_survive_a_lost_connection(phone, live_server):
+    start_on_phone(phone, live_server, "Outlet Two")
 
     phone.context.set_offline(True)
     phone.locator("article.item").nth(0).locator("label.choice.pass").click()
@@ -139,14 +143,7 @@ def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(
     from shopper.auth.models import LoginSession
     from shopper.extensions import db
 
-    phone.goto(f"{live_server}/login")
-    phone.get_by_label("Username").fill("inspector")
-    phone.get_by_label("Password").fill(PASSWORD)
-    phone.get_by_role("button", name="Sign in").click()
-    phone.locator("li.card", has_text="Outlet Two").get_by_role(
-        "button", name="Start inspection"
-    ).click()
-    phone.wait_for_url("**/inspect/*")
+    start_on_phone(phone, live_server, "Outlet Two")
     fill_url = phone.url
 
     with app.app_context():  # the session ends elsewhere (signed out on another device, expired)
@@ -159,9 +156,7 @@ def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(
     signin.wait_for()
 
     signin.click()
-    phone.get_by_label("Username").fill("inspector")
-    phone.get_by_label("Password").fill(PASSWORD)
-    phone.get_by_role("button", name="Sign in").click()
+    sign_in(phone, "inspector")
     phone.wait_for_url(fill_url)
     phone.locator("#save-state", has_text="All answers saved").wait_for()
     phone.reload()
