@@ -107,7 +107,9 @@ class _Collector:
     def add(self, where: str, reason: str) -> None:
         self.problems.append(Problem(self.source, where, reason))
 
-    def mapping(self, value: Any, where: str, allowed: set[str], required: set[str]) -> dict:
+    def mapping(
+        self, value: Any, where: str, allowed: set[str], required: set[str]
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.add(where, f"expected a mapping, got {type(value).__name__}")
             return {}

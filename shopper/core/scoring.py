@@ -27,7 +27,7 @@ class Band:
     passing: bool
 
 
-def bands_from_config(rows: Iterable[Sequence]) -> tuple[Band, ...]:
+def bands_from_config(rows: Iterable[Sequence[object]]) -> tuple[Band, ...]:
     """Bands sorted from the highest minimum down; the lowest must start at 0."""
     bands = tuple(
         sorted(

@@ -287,7 +287,8 @@ def _exif_datetime(value: object, offset: object) -> datetime | None:
     if not isinstance(value, str) or not (match := _EXIF_DATETIME.match(value.strip("\x00 "))):
         return None
     try:
-        moment = datetime(*(int(part) for part in match.groups()))
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:  # "0000:00:00 00:00:00" and other placeholders
         return None
     if isinstance(offset, str) and (zone := _EXIF_OFFSET.fullmatch(offset.strip("\x00 "))):
@@ -376,7 +377,7 @@ def _srgb_profile() -> ImageCms.ImageCmsProfile:
 def _changes_nothing(transform: ImageCms.ImageCmsTransform) -> bool:
     probe = _colour_probe()
     extrema = ImageChops.difference(transform.apply(probe), probe).getextrema()
-    return all(high <= 1 for _, high in extrema)  # type: ignore[union-attr]
+    return all(high <= 1 for _, high in extrema)  # type: ignore[misc]
 
 
 @functools.cache
