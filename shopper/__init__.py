@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 from shopper import config as config_module
 
@@ -60,9 +61,18 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
 def register_request_cycle(app: Flask) -> None:
     """One transaction per request: commit once if the response is a success."""
     from shopper.extensions import db
+
+    app.session_interface = SessionInterface()
 
     @app.after_request
     def commit_or_roll_back(response):

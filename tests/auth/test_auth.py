@@ -67,7 +67,6 @@ def test_session_cookie_is_httponly_and_lax(login):
 
 
 def test_session_cookie_is_secure_over_https(app, world):
-    app.config["SESSION_COOKIE_SECURE"] = True
     http = app.test_client()
     page = http.get("/login", base_url="https://localhost").get_data(as_text=True)
     token = CSRF_META.search(page).group(1)
