@@ -77,9 +77,6 @@ class Checklist:
     def item(self, code: str) -> Item | None:
         return next((item for item in self.items if item.code == code), None)
 
-    def section_of(self, item_code: str) -> Section | None:
-        return next((s for s in self.sections if any(i.code == item_code for i in s.items)), None)
-
 
 @dataclass(frozen=True)
 class Problem:

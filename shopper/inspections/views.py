@@ -72,7 +72,7 @@ def start(assignment_id: int):
 def fill(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     if inspection.submitted:
-        return redirect(url_for("inspections.show", inspection_id=inspection.id))
+        return _record(inspection)
     lists = pages.checklists(db.session, inspection)
     answered, total = service.progress(db.session, inspection)
     return render_template(
@@ -145,8 +145,13 @@ def remove_photo(inspection_id: int, photo_id: int):
 def review(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     if inspection.submitted:
-        return redirect(url_for("inspections.show", inspection_id=inspection.id))
+        return _record(inspection)
     return _review_page(inspection, 200)
+
+
+def _record(inspection):
+    """A submitted inspection is read-only: its editing pages lead to the record."""
+    return redirect(url_for("inspections.show", inspection_id=inspection.id))
 
 
 def _review_page(inspection, status: int):
@@ -183,7 +188,7 @@ def submit(inspection_id: int):
         flash(_("The inspection cannot be submitted yet: some items need attention."), "error")
         return _review_page(inspection, 409)
     flash(_("Inspection submitted."), "info")
-    return redirect(url_for("inspections.show", inspection_id=inspection.id))
+    return _record(inspection)
 
 
 @shared.get("/<int:inspection_id>")
