@@ -5,6 +5,7 @@ from shopper.checklists.models import ChecklistVersion
 from shopper.db import Base
 from shopper.inspections.models import (
     Answer,
+    AnswerConflict,
     ClientWrite,
     Inspection,
     InspectionChecklist,
@@ -17,6 +18,7 @@ from shopper.photos.models import Photo
 __all__ = [
     "Agency",
     "Answer",
+    "AnswerConflict",
     "Assignment",
     "Base",
     "ChecklistVersion",

@@ -58,6 +58,22 @@ class Inspection(Base):
     red_line_failed: Mapped[bool | None]
     points_earned: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
     points_applicable: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
+    # the visit record: what a paper scoresheet has (all optional until submission)
+    arrived_at: Mapped[datetime | None]
+    departed_at: Mapped[datetime | None]
+    ticket_at: Mapped[datetime | None]  # the queue ticket's time
+    called_at: Mapped[datetime | None]  # when that ticket was called: the waiting time
+    customers_waiting: Mapped[int | None]
+    windows_open: Mapped[int | None]
+    windows_total: Mapped[int | None]
+    business: Mapped[str | None] = mapped_column(String(200))
+    # the teller items are about one window and one member of staff: kept as data
+    teller_window: Mapped[str | None] = mapped_column(String(20))
+    teller_badge: Mapped[str | None] = mapped_column(String(20))
+    # proof of the visit: only a distance band is kept, never the phone's coordinates
+    checkin_band: Mapped[str | None] = mapped_column(String(10))
+    checkin_at: Mapped[datetime | None]
+    attested_at: Mapped[datetime | None]
 
     assignment: Mapped[Assignment] = relationship()
     period: Mapped[Period] = relationship()
@@ -106,6 +122,28 @@ class Answer(Base):
     result: Mapped[str] = mapped_column(String(4))
     note: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # when the phone made the change: two phones answering one item, the latest wins
+    changed_at: Mapped[datetime | None]
+
+
+class AnswerConflict(Base):
+    """A write that lost to a later change of the same item (made on another phone)."""
+
+    __tablename__ = "answer_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    checklist_version_id: Mapped[int] = mapped_column(ForeignKey("checklist_versions.id"))
+    item_code: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_uuid: Mapped[str] = mapped_column(String(36))
+    lost_result: Mapped[str | None] = mapped_column(String(4))
+    lost_note: Mapped[str | None] = mapped_column(Text)
+    lost_changed_at: Mapped[datetime | None]
+    kept_result: Mapped[str] = mapped_column(String(4))
+    kept_note: Mapped[str] = mapped_column(Text)
+    kept_changed_at: Mapped[datetime | None]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SectionScore(Base):

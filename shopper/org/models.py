@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopper.db import Base
@@ -28,6 +30,9 @@ class Outlet(Base):
     name: Mapped[str] = mapped_column(String(200))
     sub_branch_id: Mapped[int] = mapped_column(ForeignKey("sub_branches.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    # where the outlet is, for the inspector's optional check-in on arrival
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
 
     sub_branch: Mapped[SubBranch] = relationship(back_populates="outlets")
 

@@ -30,5 +30,7 @@ class Photo(Base):
     height: Mapped[int]
     source_format: Mapped[str] = mapped_column(String(10))
     captured_at: Mapped[datetime | None]
+    # "camera" or "gallery" as the phone reported it; None when unknown (no JavaScript)
+    source: Mapped[str | None] = mapped_column(String(10))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
