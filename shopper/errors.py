@@ -45,6 +45,7 @@ REFUSALS = {
         "This change was sent with an identifier already used for another one. "
         "Reload the page and try again."
     ),
+    "result_first": _l("Choose pass, fail or N/A for item %(item)s before writing its note."),
     "incomplete": _l("The inspection cannot be submitted yet: some items need attention."),
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, StringField
-from wtforms.validators import UUID, DataRequired, InputRequired, Length
+from wtforms.validators import UUID, DataRequired, InputRequired, Length, Optional
 
 from shopper.inspections.models import Mode
 
@@ -23,8 +23,11 @@ class ItemForm(FlaskForm):
 
 
 class AnswerForm(ItemForm):
-    result = StringField(validators=[DataRequired()])
+    """A field left out is left unchanged: a tap on a result never touches the note."""
+
+    result = StringField()
     note = StringField()  # length is a rule of the service
+    changed_at = IntegerField(validators=[Optional()])  # the phone's clock, ms since 1970
 
 
 class PhotoForm(ItemForm):

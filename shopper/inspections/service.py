@@ -11,6 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from shopper.db import utcnow
 from shopper.inspections.models import (
     MAX_NOTE,
     Answer,
+    AnswerConflict,
     ClientWrite,
     Inspection,
     InspectionChecklist,
@@ -156,6 +158,16 @@ def find_item(inspection: Inspection, version_id: int, item_code: str) -> core.I
     raise Refused("unknown_item", 400, item=item_code)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """What an answer write did, and the item as the server now holds it."""
+
+    applied: bool
+    result: str | None
+    note: str
+    updated_at: datetime | None
+
+
 def save_answer(
     session: Session,
     inspector: User,
@@ -163,50 +175,101 @@ def save_answer(
     *,
     version_id: int,
     item_code: str,
-    result: str,
-    note: str,
+    result: str | None,
+    note: str | None,
     client_uuid: str,
-) -> bool:
-    """Autosave one answer. Idempotent per `client_uuid`: returns False if already applied.
+    changed_at: datetime | None = None,
+) -> Saved:
+    """Autosave one answer; a field given as None is left as it is.
+
+    A tap on a result never touches the note, and a note never the result.
+    Idempotent per `client_uuid` (a retry is not applied again). Two phones
+    answering the same item: the change made latest (`changed_at`, the phone's
+    clock, never later than the server's) wins; the losing write is recorded
+    as an `AnswerConflict`, not applied.
 
     Raises Refused for a submitted inspection, an item not in its pinned versions,
-    a result other than pass/fail/na, N/A where the item does not allow it, or a long note.
+    a result other than pass/fail/na, N/A where the item does not allow it, a long
+    note, a note for an item with no result yet, or a write that changes nothing.
     """
-    note = note.strip()
+    if result is None and note is None:
+        raise Refused("bad_form", 400, fields="result, note")
+    note = note.strip() if note is not None else None
+    now = utcnow()
+    changed_at = min(changed_at, now) if changed_at else now
     print_ = fingerprint("answer", inspection.id, version_id, item_code, result, note)
     if seen_write(session, inspector, client_uuid, print_):
-        return False  # a retry of a write already applied
+        return _saved(session, inspection, version_id, item_code, applied=False)
     lock_draft(session, inspection)
     item = find_item(inspection, version_id, item_code)
-    if result not in set(scoring.Result):
+    if result is not None and result not in set(scoring.Result):
         raise Refused("bad_result")
     if result == scoring.Result.NA and not item.na_allowed:
         raise Refused("na_not_allowed", 400, item=item_code)
-    if len(note) > MAX_NOTE:
+    if note is not None and len(note) > MAX_NOTE:
         raise Refused("note_too_long", 400, limit=MAX_NOTE)
     session.add(
         ClientWrite(user_id=inspector.id, uuid=client_uuid, kind="answer", fingerprint=print_)
     )
-    answer = session.scalar(
-        select(Answer).where(
-            Answer.inspection_id == inspection.id,
-            Answer.checklist_version_id == version_id,
-            Answer.item_code == item_code,
-        )
-    )
+    answer = _answer(session, inspection, version_id, item_code)
     if answer is None:
+        if result is None:
+            raise Refused("result_first", 400, item=item_code)
         answer = Answer(
-            inspection_id=inspection.id, checklist_version_id=version_id, item_code=item_code
+            inspection_id=inspection.id,
+            checklist_version_id=version_id,
+            item_code=item_code,
+            note="",
         )
         session.add(answer)
-    answer.result = result
-    answer.note = note
-    answer.updated_at = utcnow()
+    elif answer.changed_at is not None and changed_at < answer.changed_at:
+        session.add(
+            AnswerConflict(
+                inspection_id=inspection.id,
+                checklist_version_id=version_id,
+                item_code=item_code,
+                user_id=inspector.id,
+                client_uuid=client_uuid,
+                lost_result=result,
+                lost_note=note,
+                lost_changed_at=changed_at,
+                kept_result=answer.result,
+                kept_note=answer.note,
+                kept_changed_at=answer.changed_at,
+            )
+        )
+        session.flush()
+        return _saved(session, inspection, version_id, item_code, applied=False)
+    if result is not None:
+        answer.result = result
+    if note is not None:
+        answer.note = note
+    answer.changed_at = changed_at
+    answer.updated_at = now
     try:
         session.flush()
     except IntegrityError as exc:  # the same item saved from two tabs at once
         raise Refused("conflict", 409) from exc
-    return True
+    return Saved(True, answer.result, answer.note, answer.updated_at)
+
+
+def _answer(session: Session, inspection: Inspection, version_id: int, code: str) -> Answer | None:
+    return session.scalar(
+        select(Answer).where(
+            Answer.inspection_id == inspection.id,
+            Answer.checklist_version_id == version_id,
+            Answer.item_code == code,
+        )
+    )
+
+
+def _saved(
+    session: Session, inspection: Inspection, version_id: int, code: str, *, applied: bool
+) -> Saved:
+    answer = _answer(session, inspection, version_id, code)
+    if answer is None:
+        return Saved(applied, None, "", None)
+    return Saved(applied, answer.result, answer.note, answer.updated_at)
 
 
 def progress(session: Session, inspection: Inspection) -> tuple[int, int]:

@@ -5,6 +5,8 @@ Each handler: parse → load and check access → one service call → render/re
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -91,19 +93,28 @@ def answer(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = AnswerForm()
     _valid(form)
-    applied = service.save_answer(
+    changed_at = form.changed_at.data
+    saved = service.save_answer(
         db.session,
         current_user,
         inspection,
         version_id=form.version.data,
         item_code=form.item.data,
-        result=form.result.data,
-        note=form.note.data or "",
+        result=form.result.data or None,
+        note=form.note.data,
         client_uuid=form.uuid.data,
+        changed_at=datetime.fromtimestamp(changed_at / 1000, UTC) if changed_at else None,
     )
     answered, total = service.progress(db.session, inspection)
     if wants_json():
-        return jsonify(applied=applied, answered=answered, total=total)
+        return jsonify(
+            applied=saved.applied,
+            answered=answered,
+            total=total,
+            result=saved.result,
+            note=saved.note,
+            updated_at=saved.updated_at.isoformat() if saved.updated_at else None,
+        )
     return redirect(url_for("inspect.fill", inspection_id=inspection.id, _anchor=form.item.data))
 
 
