@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from shopper import i18n
+    from shopper import assets, i18n
     from shopper.auth import access
     from shopper.auth.views import init_login
     from shopper.extensions import csrf, db, login_manager
@@ -47,9 +47,11 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     access.init_app(app)
     init_storage(app)
+    assets.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from shopper.assets import bp as assets
     from shopper.auth.views import bp as auth
     from shopper.branch.views import bp as branch
     from shopper.inspections.views import bp as inspect
@@ -57,7 +59,7 @@ def register_blueprints(app: Flask) -> None:
     from shopper.office.views import bp as office
     from shopper.photos.views import bp as photos
 
-    for blueprint in (auth, inspect, inspections, photos, office, branch):
+    for blueprint in (assets, auth, inspect, inspections, photos, office, branch):
         app.register_blueprint(blueprint)
 
 

@@ -1,6 +1,7 @@
 """Extensions, created un-bound; `create_app` binds them with `init_app`."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
@@ -10,3 +11,4 @@ db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+compress = Compress()

@@ -10,6 +10,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopper.db import utcnow
 from shopper.i18n import localized
 from shopper.inspections import service
 from shopper.inspections.models import Answer, Inspection
@@ -89,6 +90,7 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
                         "photo_required": item.photo_required_on_fail,
                         "result": answer.result if answer else None,
                         "note": answer.note if answer else "",
+                        "updated_at": answer.updated_at if answer else None,
                         "photos": [
                             photo_data(p, inspection.outlet.timezone)
                             for p in photo_map.get((version_id, item.code), [])
@@ -117,3 +119,23 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
             }
         )
     return result
+
+
+def fill_state(lists: list[dict[str, Any]]) -> dict[str, Any]:
+    """The server's state of every answered item, for the phone to merge with its queue."""
+    items: dict[str, Any] = {}
+    for checklist in lists:
+        for section in checklist["sections"]:
+            for item in section["items"]:
+                if not (item["result"] or item["photos"]):
+                    continue
+                items[f"{checklist['version_id']}:{item['code']}"] = {
+                    "r": item["result"],
+                    "n": item["note"],
+                    "u": item["updated_at"].isoformat() if item["updated_at"] else None,
+                    "p": [
+                        {"id": p["id"], "thumb": p["thumb"], "full": p["full"]}
+                        for p in item["photos"]
+                    ],
+                }
+    return {"items": items, "rendered_at": utcnow().isoformat()}

@@ -59,3 +59,14 @@ def screenshot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
+
+
+def saved(page) -> None:
+    """Every queued change has reached the server (a tap's write is queued asynchronously)."""
+    page.wait_for_timeout(150)
+    page.wait_for_function(
+        "async () => (await ShopperQueue.all()).every((w) => w.state !== 'pending')",
+        timeout=30000,
+        polling=100,
+    )
+    page.locator("#save-state.saved").wait_for(timeout=20000)
