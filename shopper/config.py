@@ -30,12 +30,22 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         # the order an inspector meets them on a visit
         "CHECKLIST_ORDER": ["six_s", "teller_seven_steps", "five_courtesies"],
         "TIMEZONE": "Asia/Shanghai",
+        # a check-in within this distance of the outlet's location counts as "near"
+        "CHECKIN_NEAR_METRES": 300,
         "LANGUAGES": ["zh_CN", "en"],
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+        # JPEGs decode at reduced scale: 50 MP costs ~45 MB. Other formats decode at full size;
+        # these keep one decode under ~300 MB (bench/photos.py). The lower limit applies.
         "PHOTO_MAX_PIXELS": 50_000_000,
+        "PHOTO_MAX_PIXELS_BY_FORMAT": {"PNG": 20_000_000, "WEBP": 15_000_000, "HEIF": 25_000_000},
+        # at most this many decodes of more than PHOTO_LARGE_DECODE_PIXELS at once per process;
+        # an upload that waits longer than PHOTO_DECODE_WAIT_SECONDS for one is refused (503)
+        "PHOTO_LARGE_DECODES": 2,
+        "PHOTO_LARGE_DECODE_PIXELS": 2048 * 2048,
+        "PHOTO_DECODE_WAIT_SECONDS": 15,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

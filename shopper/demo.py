@@ -9,9 +9,11 @@ from __future__ import annotations
 import random
 import secrets
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +22,8 @@ from shopper.auth.models import Role, User
 from shopper.checklists.service import latest_versions
 from shopper.core.scoring import bands_from_config
 from shopper.inspections import service as inspections
+from shopper.inspections import visit as visits
+from shopper.inspections.models import Inspection
 from shopper.org.models import Agency, Outlet, SubBranch
 from shopper.periods.models import Assignment, Period
 
@@ -27,6 +31,22 @@ SUB_BRANCHES = [
     ("SB01", "城东支行", ["解放路", "人民广场", "东湖", "新城"]),
     ("SB02", "城西支行", ["西湖", "文教区", "高新园", "西站"]),
     ("SB03", "城南支行", ["南湖", "滨江", "开发区", "大学城"]),
+]
+# where the demo outlets are (decimal degrees, WGS 84): one city, Hangzhou, a few km apart,
+# in the order of SUB_BRANCHES' outlets, so that a check-in has something to compare with
+LOCATIONS = [
+    ("30.259600", "120.171000"),  # 解放路
+    ("30.272200", "120.164000"),  # 人民广场
+    ("30.292000", "120.214000"),  # 东湖
+    ("30.246000", "120.211000"),  # 新城
+    ("30.257000", "120.162000"),  # 西湖
+    ("30.281000", "120.133000"),  # 文教区
+    ("30.288000", "120.105000"),  # 高新园
+    ("30.320000", "120.080000"),  # 西站
+    ("30.205000", "120.185000"),  # 南湖
+    ("30.210000", "120.230000"),  # 滨江
+    ("30.308000", "120.340000"),  # 开发区
+    ("30.317000", "120.355000"),  # 大学城
 ]
 LOGINS_FILE = "demo-logins.txt"
 
@@ -45,6 +65,7 @@ def _read_logins(path: Path) -> list[tuple[str, str, str]]:
 def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple[str, str, str]]:
     logins_path = instance / LOGINS_FILE
     if session.scalar(select(User).where(User.username == "admin")) is not None:
+        _place_outlets(session)  # a demo seeded before outlets had a location gets one
         return _read_logins(logins_path) if logins_path.exists() else []
 
     period_code, starts, ends = quarter_of(date.today())
@@ -57,8 +78,13 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         sub_branch = SubBranch(code=sb_code, name=sb_name)
         sub_branches.append(sub_branch)
         for name in outlet_names:
+            latitude, longitude = LOCATIONS[len(outlets)]
             outlet = Outlet(
-                code=f"{sb_code}-{len(outlets) + 1:02d}", name=f"{name}网点", sub_branch=sub_branch
+                code=f"{sb_code}-{len(outlets) + 1:02d}",
+                name=f"{name}网点",
+                sub_branch=sub_branch,
+                latitude=Decimal(latitude),
+                longitude=Decimal(longitude),
             )
             outlets.append(outlet)
         session.add(sub_branch)
@@ -126,4 +152,55 @@ def _submit_examples(
                     note="示例：现场发现该项未达标准。" if failed else "",
                     client_uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 )
-        inspections.submit(session, inspector, inspection, bands)
+        _record_visit(session, inspector, inspection, rng)
+        inspections.submit(session, inspector, inspection, bands, attested=True)
+
+
+def _outlet_codes() -> list[str]:
+    codes: list[str] = []
+    for sb_code, _name, outlet_names in SUB_BRANCHES:
+        for _outlet in outlet_names:
+            codes.append(f"{sb_code}-{len(codes) + 1:02d}")
+    return codes
+
+
+def _place_outlets(session: Session) -> None:
+    for code, (latitude, longitude) in zip(_outlet_codes(), LOCATIONS, strict=True):
+        outlet = session.scalar(select(Outlet).where(Outlet.code == code))
+        if outlet is not None and outlet.latitude is None:
+            outlet.latitude, outlet.longitude = Decimal(latitude), Decimal(longitude)
+
+
+def _record_visit(
+    session: Session, inspector: User, inspection: Inspection, rng: random.Random
+) -> None:
+    """A visit record like a paper scoresheet's, on the day before, and a check-in near."""
+    zone = ZoneInfo(inspection.outlet.timezone)
+    day = datetime.now(zone).date() - timedelta(days=1)
+    arrived = datetime.combine(day, time(9, 30), tzinfo=zone) + timedelta(
+        minutes=rng.randrange(0, 240, 5)
+    )
+    inspection.started_at = arrived.astimezone(UTC)  # the visit's day is the day it began
+
+    def hhmm(minutes: int) -> str:
+        return (arrived + timedelta(minutes=minutes)).strftime("%H:%M")
+
+    wait = rng.randrange(4, 25)
+    fields = {
+        "arrived_at": hhmm(0),
+        "ticket_at": hhmm(2),
+        "called_at": hhmm(2 + wait),
+        "departed_at": hhmm(2 + wait + rng.randrange(10, 20)),
+        "customers_waiting": str(rng.randrange(1, 12)),
+        "windows_open": "3",
+        "windows_total": "5",
+        "business": "活期存款取现 2000 元",
+        "teller_window": str(rng.randrange(1, 6)),
+        "teller_badge": f"{rng.randrange(1000, 9999)}",
+    }
+    visits.save_visit(session, inspector, inspection, fields, _uuid(rng))
+    inspection.checkin_band, inspection.checkin_at = "near", arrived.astimezone(UTC)
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))

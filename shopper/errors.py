@@ -47,6 +47,33 @@ REFUSALS = {
     ),
     "result_first": _l("Choose pass, fail or N/A for item %(item)s before writing its note."),
     "incomplete": _l("The inspection cannot be submitted yet: some items need attention."),
+    # ---- the visit record, check-in and submission ----
+    "attestation_required": _l(
+        "Tick “What I recorded is what I observed” before submitting the inspection."
+    ),
+    "confirm_required": _l(
+        "Confirm the submission: once submitted, the inspection can no longer be changed."
+    ),
+    "visit_bad_time": _l("Times are hours and minutes, such as 09:30."),
+    "visit_time_future": _l("A time of the visit is later than now. Please check the times."),
+    "visit_departure_order": _l("The departure time must be after the arrival time."),
+    "visit_called_order": _l("The ticket cannot have been called before it was taken."),
+    "visit_queue_outside": _l(
+        "The queue ticket must be taken and called between arrival and departure."
+    ),
+    "visit_bad_count": _l("Counts are whole numbers, such as 3."),
+    "visit_customers_range": _l("Customers waiting must be between 0 and %(limit)s."),
+    "visit_windows_range": _l("The number of windows must be between 0 and %(limit)s."),
+    "visit_windows_open": _l("More windows are open than the outlet has. Please check both."),
+    "visit_business_too_long": _l(
+        "The business transacted is too long: at most %(limit)s characters."
+    ),
+    "visit_number_too_long": _l(
+        "The window and badge numbers may be at most %(limit)s characters."
+    ),
+    "checkin_video": _l("A video inspection has no visit to check in to."),
+    "bad_coordinates": _l("The phone's location could not be read. Please check in again."),
+    # ---- end of the visit record, check-in and submission ----
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),
@@ -60,6 +87,16 @@ REFUSALS = {
     "photo_too_many_pixels": _l("The image has too many pixels (at most 50 megapixels)."),
     "photo_too_small": _l("The image is too small to serve as evidence."),
     "photo_bad_aspect_ratio": _l("The image is too narrow or too wide to be a photo."),
+    "photo_too_many_pixels_for_type": _l(
+        "The image has too many pixels: %(format)s images may have at most "
+        "%(megapixels)s megapixels."
+    ),
+    "photo_busy": _l("The server is busy with other large photos. Please try again in a minute."),
+    "photo_bad_captured_at": _l(
+        "The time the photo was taken is not valid: it must be a date and time such as "
+        "2026-11-23T10:31:05+08:00, not in the future and not before 2000."
+    ),
+    "photo_bad_source": _l("The photo's source must be the camera or the gallery."),
 }
 
 

@@ -101,3 +101,13 @@ def upload(c, iid, version, code, data: bytes, name="photo.jpg", client_uuid=Non
         json=True,
         content_type="multipart/form-data",
     )
+
+
+def submit(client, inspection_id: int, *, attest: bool = True, confirm: bool = True, **kw):
+    """Submit from the review page: the attestation ticked and the confirm step taken."""
+    data = {"uuid": kw.pop("uuid", None) or str(uuid.uuid4())}
+    if attest:
+        data["attest"] = "y"
+    if confirm:
+        data["confirm"] = "yes"
+    return client.post(f"/inspect/{inspection_id}/submit", data, **kw)

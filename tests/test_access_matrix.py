@@ -4,7 +4,7 @@ import pytest
 
 from shopper.auth.access import access_of
 from tests.conftest import Client
-from tests.factories import answer_all, items, jpeg, start, upload
+from tests.factories import answer_all, items, jpeg, start, submit, upload
 
 ROLES = [
     "anonymous",
@@ -97,7 +97,34 @@ EXPECTED = {
     ("POST", "/inspect/{draft}/submit"): dict(
         anonymous=302,
         admin=403,
-        inspector=409,
+        inspector=400,  # an empty form: no attestation, no confirm step
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/visit"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=400,  # an empty form: no client UUID
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{draft}/checkin"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=400,
+        inspector2=404,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/inspect/{submitted}/visit"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=400,
         inspector2=404,
         outlet_manager=403,
         outlet_manager3=403,
@@ -167,7 +194,7 @@ def objects(login, world, app):
     answer_all(c, app, submitted)
     version, code, _ = items(app, submitted)[0]
     photo = upload(c, submitted, version, code, jpeg()).json
-    assert c.post(f"/inspect/{submitted}/submit").status_code == 302
+    assert submit(c, submitted).status_code == 302
     draft = start(c, world.assignment_ids["inspector"][1])
     return {
         "submitted": submitted,

@@ -308,13 +308,27 @@ def gaps(session: Session, inspection: Inspection) -> list[scoring.Gap]:
 
 
 def submit(
-    session: Session, inspector: User, inspection: Inspection, bands: Sequence[scoring.Band]
-) -> scoring.ScoreCard:
+    session: Session,
+    inspector: User,
+    inspection: Inspection,
+    bands: Sequence[scoring.Band],
+    *,
+    attested: bool,
+    client_uuid: str | None = None,
+) -> scoring.ScoreCard | None:
     """Score and freeze the inspection; afterwards nothing about it can change.
 
-    Raises Refused("incomplete", 409, gaps=[...]) listing what is missing.
-    A second submit of a submitted inspection raises Refused("already_submitted", 409).
+    `attested`: the inspector declared that what they recorded is what they observed.
+    Idempotent per `client_uuid`: a replay of the submit that froze the inspection
+    returns None (nothing to do) instead of a refusal, so an offline submit that reached
+    the server but lost its answer can be sent again.
+    Raises Refused("incomplete", 409, gaps=[...]) listing what is missing, then
+    Refused("attestation_required", 400). Another submit of a submitted inspection
+    raises Refused("already_submitted", 409).
     """
+    print_ = fingerprint("submit", inspection.id)
+    if client_uuid and seen_write(session, inspector, client_uuid, print_):
+        return None
     lock_draft(session, inspection)
     pins = pinned(inspection)
     checklists = [p.checklist for p in pins]
@@ -322,10 +336,16 @@ def submit(
     missing = scoring.gaps(checklists, answers)
     if missing:
         raise Refused("incomplete", 409, gaps=missing)
+    if not attested:
+        raise Refused("attestation_required", 400)
+    if client_uuid:
+        session.add(
+            ClientWrite(user_id=inspector.id, uuid=client_uuid, kind="submit", fingerprint=print_)
+        )
     card = scoring.score(checklists, answers, bands)
     version_of = {p.checklist.code: p.version.id for p in pins}
     inspection.status = Status.SUBMITTED
-    inspection.submitted_at = utcnow()
+    inspection.submitted_at = inspection.attested_at = utcnow()
     inspection.score = card.score
     inspection.band = card.band.code if card.band else None
     inspection.red_line_failed = bool(card.red_line_failures)

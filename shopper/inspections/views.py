@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,9 +24,20 @@ from shopper.auth.access import allow, signed_in, wants_json
 from shopper.auth.models import Role
 from shopper.checklists.service import latest_versions
 from shopper.core.scoring import bands_from_config
+from shopper.errors import refusal_message
 from shopper.extensions import db
 from shopper.inspections import pages, service
-from shopper.inspections.forms import AnswerForm, PhotoForm, StartForm, SubmitForm
+from shopper.inspections import visit as visits
+from shopper.inspections.forms import (
+    AnswerForm,
+    CheckinForm,
+    FinalSubmitForm,
+    PhotoForm,
+    StartForm,
+    SubmitForm,
+    VisitForm,
+)
+from shopper.inspections.review import review_data
 from shopper.photos import service as photos
 from shopper.refusals import Refused
 
@@ -81,9 +101,9 @@ def fill(inspection_id: int):
         "inspect/fill.html",
         inspection=pages.header(inspection),
         checklists=lists,
+        state=pages.fill_state(lists),
         answered=answered,
         total=total,
-        form=AnswerForm(),
     )
 
 
@@ -133,7 +153,11 @@ def add_photo(inspection_id: int):
         item_code=form.item.data,
         data=form.photo.data.read(),
         client_uuid=form.uuid.data,
+        captured_at=form.captured_at.data or None,
+        source=form.source.data or None,
         max_pixels=current_app.config["PHOTO_MAX_PIXELS"],
+        max_pixels_by_format=current_app.config["PHOTO_MAX_PIXELS_BY_FORMAT"],
+        gate=photos.decode_gate(),
     )
     if wants_json():
         return jsonify(pages.photo_json(photo)), 201
@@ -165,41 +189,95 @@ def _record(inspection):
     return redirect(url_for("inspections.show", inspection_id=inspection.id))
 
 
-def _review_page(inspection, status: int):
-    lists = pages.checklists(db.session, inspection)
+def _review_page(inspection, status: int, form: FinalSubmitForm | None = None):
+    bands = bands_from_config(current_app.config["SCORE_BANDS"])
     answered, total = service.progress(db.session, inspection)
-    gaps: dict[tuple[str, str], list[str]] = {}
-    for gap in service.gaps(db.session, inspection):
-        gaps.setdefault((gap.checklist, gap.item), []).append(gap.reason)
     return (
         render_template(
             "inspect/review.html",
             inspection=pages.header(inspection),
-            checklists=lists,
-            gaps=gaps,
+            checklists=pages.checklists(db.session, inspection),
+            preview=review_data(db.session, inspection, bands),
             answered=answered,
             total=total,
-            form=SubmitForm(),
+            form=form or FinalSubmitForm(),
         ),
         status,
     )
+
+
+# refusals after which the inspector sees the review page again, with the sentence
+_REVIEW_AGAIN = {"incomplete", "attestation_required", "confirm_required"}
 
 
 @bp.post("/<int:inspection_id>/submit")
 @inspector_only
 def submit(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
-    _valid(SubmitForm())
+    form = FinalSubmitForm()
+    _valid(form)
     bands = bands_from_config(current_app.config["SCORE_BANDS"])
     try:
-        service.submit(db.session, current_user, inspection, bands)
+        if form.confirm.data != "yes":  # the confirm step, which works without JavaScript
+            raise Refused("confirm_required", 400)
+        card = service.submit(
+            db.session,
+            current_user,
+            inspection,
+            bands,
+            attested=bool(form.attest.data),
+            client_uuid=form.uuid.data or None,
+        )
     except Refused as refusal:
-        if refusal.code != "incomplete" or wants_json():
+        if refusal.code not in _REVIEW_AGAIN or wants_json():
             raise
-        flash(_("The inspection cannot be submitted yet: some items need attention."), "error")
-        return _review_page(inspection, 409)
-    flash(_("Inspection submitted."), "info")
+        flash(refusal_message(refusal), "error")
+        return _review_page(inspection, refusal.status, form)
+    if wants_json():
+        return jsonify(
+            submitted=True,
+            record_url=url_for("inspections.show", inspection_id=inspection.id),
+            submitted_at=inspection.submitted_at.isoformat() if inspection.submitted_at else None,
+        )
+    if card is not None:  # not for a replay of a submit already applied
+        flash(_("Inspection submitted."), "info")
     return _record(inspection)
+
+
+@bp.post("/<int:inspection_id>/visit")
+@inspector_only
+def visit(inspection_id: int):
+    inspection = service.own_inspection(db.session, current_user, inspection_id)
+    form = VisitForm()
+    _valid(form)
+    # a field the request carries is set ("" clears it); one it does not carry is kept
+    fields = {name: request.form[name] for name in visits.FIELDS if name in request.form}
+    applied = visits.save_visit(db.session, current_user, inspection, fields, form.uuid.data)
+    if wants_json():
+        return jsonify(applied=applied, visit=visits.visit_data(inspection))
+    flash(_("Visit record saved."), "info")
+    return redirect(url_for("inspect.fill", inspection_id=inspection.id, _anchor="visit"))
+
+
+@bp.post("/<int:inspection_id>/checkin")
+@inspector_only
+def checkin(inspection_id: int):
+    inspection = service.own_inspection(db.session, current_user, inspection_id)
+    form = CheckinForm()
+    _valid(form)
+    band = visits.check_in(
+        db.session,
+        current_user,
+        inspection,
+        latitude=form.latitude.data or "",
+        longitude=form.longitude.data or "",
+        accuracy=form.accuracy.data or "",
+        client_uuid=form.uuid.data,
+        near_metres=float(current_app.config["CHECKIN_NEAR_METRES"]),
+    )
+    if wants_json():
+        return jsonify(band=band)
+    return redirect(url_for("inspect.fill", inspection_id=inspection.id, _anchor="visit"))
 
 
 @shared.get("/<int:inspection_id>")
@@ -208,10 +286,17 @@ def show(inspection_id: int):
     inspection = service.get_visible(db.session, current_user, inspection_id)
     lists = pages.checklists(db.session, inspection)
     answered, total = service.progress(db.session, inspection)
+    head_office = current_user.role == Role.ADMIN
+    flags = visits.photo_flags(db.session, inspection) if head_office else {}
+    visits.mark_photos(lists, flags)  # the proof of the visit is for head office's eyes
     return render_template(
         "inspections/show.html",
         inspection=pages.header(inspection),
         checklists=lists,
         answered=answered,
         total=total,
+        visit=visits.visit_data(inspection),
+        head_office=head_office,
+        flagged_photos=len(flags),
+        near_metres=current_app.config["CHECKIN_NEAR_METRES"],
     )

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import saved, screenshot
 from tests.conftest import PASSWORD
 from tests.factories import gps_exif, jpeg
 
@@ -33,7 +33,7 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
 
     # the first item that needs a photo when failed: fail it with a note and a photo
     photo_item = phone.locator(
-        "article.item", has=phone.locator(".badge", has_text="Photo if failed")
+        "article.item", has=phone.locator(".badge", has_text="Photo")
     ).first
     photo_item.locator("label.choice.fail").click()
     photo_item.locator("textarea").fill("Leaflets lying on the counter")
@@ -49,18 +49,20 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
         if item.locator("input[value=fail]:checked").count():
             continue
         item.locator("label.choice.pass").click()
-    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    saved(phone)
     assert phone.locator("#progress").get_attribute("value") == str(total)
 
     # nothing is lost: a reload shows every answer from the server
     phone.reload()
-    assert phone.locator("input[name=result]:checked").count() == total
+    assert phone.locator("input[type=radio]:checked").count() == total
     assert phone.locator("textarea").first.input_value() is not None
 
     phone.get_by_role("link", name="Review and submit").first.click()
     screenshot(phone, "05-review")
     assert phone.locator("#missing").count() == 0
-    phone.get_by_role("button", name="Submit inspection").click()
+    phone.get_by_label("What I recorded is what I observed.").check()
+    phone.locator("summary", has_text="Submit inspection").click()
+    phone.get_by_role("button", name="Yes, submit").click()
     phone.wait_for_url("**/inspections/*")
     score = phone.locator("#score").inner_text()
     screenshot(phone, "06-submitted")
@@ -95,13 +97,13 @@ def test_answers_survive_a_lost_connection(phone, live_server):
     phone.locator("#save-state.offline").wait_for()
     phone.context.set_offline(False)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
-    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    saved(phone)
     phone.reload()
     assert phone.locator("article.item").nth(0).locator("input[value=pass]").is_checked()
 
 
 def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, world, app):
-    from tests.factories import answer_all, start
+    from tests.factories import answer_all, start, submit
 
     inspector = login("inspector")
     iid = start(inspector, world.assignment_ids["inspector"][0])
@@ -113,7 +115,7 @@ def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, 
             "fail" if item.code.endswith("-02") and not item.photo_required_on_fail else "pass"
         ),
     )
-    assert inspector.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(inspector, iid).status_code == 302
 
     for username, start_url, name in [
         ("admin", "/office/inspections", "07-office-zh"),
@@ -158,7 +160,7 @@ def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(
     signin.click()
     sign_in(phone, "inspector")
     phone.wait_for_url(fill_url)
-    phone.locator("#save-state", has_text="All answers saved").wait_for()
+    saved(phone)
     phone.reload()
     first = phone.locator("article.item").nth(0)
     assert first.locator("input[value=fail]").is_checked()

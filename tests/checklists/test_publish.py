@@ -10,7 +10,7 @@ from shopper.checklists.service import load_directory
 from shopper.core.checklist import ChecklistInvalid
 from shopper.extensions import db
 from shopper.inspections.models import Inspection
-from tests.factories import answer, answer_all, items, start
+from tests.factories import answer, answer_all, items, start, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,7 @@ def test_an_old_inspection_keeps_its_version_wording_and_score(login, world, app
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
     version, code, item = items(app, iid)[0]
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
     old_text = item.text.en
     path = checklist_dir / "six_s.yaml"
     path.write_text(

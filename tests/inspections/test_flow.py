@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from shopper.extensions import db
 from shopper.inspections.models import Answer, Inspection
-from tests.factories import answer, answer_all, counts, items, start
+from tests.factories import answer, answer_all, counts, items, start, submit
 
 
 def test_inspector_sees_only_their_assignments_for_the_current_period(login, world):
@@ -90,10 +90,10 @@ def test_submission_is_refused_with_the_list_of_what_is_missing(login, world, ap
     all_items = items(app, iid)
     for version, code, _item in all_items[1:]:
         answer(c, iid, version, code, "pass")
-    response = c.post(f"/inspect/{iid}/submit")
+    response = submit(c, iid)
     assert response.status_code == 409
     assert all_items[0][1] in response.get_data(as_text=True)
-    as_json = c.post(f"/inspect/{iid}/submit", json=True)
+    as_json = submit(c, iid, json=True)
     assert as_json.status_code == 409 and "cannot be submitted" in as_json.json["error"]
     with app.app_context():
         assert db.session.get(Inspection, iid).status == "draft"
@@ -105,14 +105,14 @@ def test_a_failed_item_without_a_note_blocks_submission(login, world, app):
     answer_all(c, app, iid)
     version, code, _ = next(i for i in items(app, iid) if not i[2].photo_required_on_fail)
     answer(c, iid, version, code, "fail", "   ")
-    assert c.post(f"/inspect/{iid}/submit").status_code == 409
+    assert submit(c, iid).status_code == 409
 
 
 def test_submitting_scores_freezes_and_shows_the_score(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
-    response = c.post(f"/inspect/{iid}/submit")
+    response = submit(c, iid)
     assert response.status_code == 302 and response.headers["Location"].endswith(
         f"/inspections/{iid}"
     )
@@ -139,7 +139,7 @@ def test_a_failed_red_line_fails_a_high_score(login, world, app):
         iid,
         lambda item: "fail" if item.red_line and not item.photo_required_on_fail else "pass",
     )
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
     with app.app_context():
         inspection = db.session.get(Inspection, iid)
         assert inspection.red_line_failed and inspection.score > 90
@@ -150,7 +150,7 @@ def test_na_items_leave_the_score(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid, lambda item: "na" if item.na_allowed else "pass")
-    c.post(f"/inspect/{iid}/submit")
+    submit(c, iid)
     with app.app_context():
         inspection = db.session.get(Inspection, iid)
         assert inspection.score == 100 and inspection.points_applicable < 100
@@ -160,9 +160,9 @@ def test_a_second_submit_changes_nothing(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
-    c.post(f"/inspect/{iid}/submit")
+    submit(c, iid)
     before = counts(app)
-    assert c.post(f"/inspect/{iid}/submit").status_code == 409
+    assert submit(c, iid).status_code == 409
     assert counts(app) == before
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import answer, answer_all, counts, items, start
+from tests.factories import answer, answer_all, counts, items, start, submit
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_answers_to_a_submitted_inspection_are_refused(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
     version, code, _ = items(app, iid)[0]
     refused(
         app, lambda: answer(c, iid, version, code, "fail", "late"), 409, "can no longer be changed"
@@ -173,7 +173,7 @@ def test_an_answer_racing_a_submit_is_refused(login, world, app):
         inspector = db.session.get(User, world.users["inspector"])
         assert stale.status == "draft"
         db.session.commit()  # end the read; the object stays loaded as a draft
-        assert c.post(f"/inspect/{iid}/submit").status_code == 302  # another request
+        assert submit(c, iid).status_code == 302  # another request
         with pytest.raises(Refused) as exc:
             service.save_answer(
                 db.session,

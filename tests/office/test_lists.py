@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from tests.factories import answer_all, start
+from tests.factories import answer_all, start, submit
 
 
 def listed(response) -> list[str]:
@@ -19,12 +19,12 @@ def submitted(login, world, app):
     c = login("inspector")
     one = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, one)
-    c.post(f"/inspect/{one}/submit")
+    submit(c, one)
     draft = start(c, world.assignment_ids["inspector"][1])
     c2 = login("inspector2")
     three = start(c2, world.assignment_ids["inspector2"][0])
     answer_all(c2, app, three, lambda item: "fail" if not item.photo_required_on_fail else "pass")
-    assert c2.post(f"/inspect/{three}/submit").status_code == 302
+    assert submit(c2, three).status_code == 302
     return {"one": one, "draft": draft, "three": three}
 
 

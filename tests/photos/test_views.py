@@ -10,7 +10,17 @@ from PIL import Image
 
 from shopper.extensions import db
 from shopper.photos.models import Photo
-from tests.factories import answer, answer_all, files_in, gps_exif, items, jpeg, start, upload
+from tests.factories import (
+    answer,
+    answer_all,
+    files_in,
+    gps_exif,
+    items,
+    jpeg,
+    start,
+    submit,
+    upload,
+)
 
 
 @pytest.fixture
@@ -116,7 +126,7 @@ def test_a_decompression_bomb_is_refused(draft, app):
     buf = io.BytesIO()
     Image.new("1", (10_000, 8_000)).save(buf, "PNG")  # 80 MP in a few kB
     refused(
-        app, upload(c, iid, version, code, buf.getvalue(), name="x.png"), 400, "too many pixels"
+        app, upload(c, iid, version, code, buf.getvalue(), name="x.png"), 413, "too many pixels"
     )
 
 
@@ -146,7 +156,7 @@ def test_a_photo_on_a_submitted_inspection_is_refused(login, world, app):
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     answer_all(c, app, iid)
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
     version, code, _ = items(app, iid)[0]
     refused(app, upload(c, iid, version, code, jpeg()), 409, "can no longer be changed")
 
@@ -163,10 +173,10 @@ def test_a_failed_item_that_needs_a_photo_blocks_submission_until_it_has_one(dra
     c, iid, version, code = draft
     answer_all(c, app, iid)
     answer(c, iid, version, code, "fail", "litter under the counter")
-    page = c.post(f"/inspect/{iid}/submit")
+    page = submit(c, iid)
     assert page.status_code == 409 and "A failed item needs a photo" in page.get_data(as_text=True)
     upload(c, iid, version, code, jpeg())
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
 
 
 def test_photo_files_are_served_only_to_those_who_may_see_the_inspection(draft, login, app):
@@ -179,7 +189,7 @@ def test_photo_files_are_served_only_to_those_who_may_see_the_inspection(draft, 
     assert login("inspector2").get(thumb).status_code == 404
     assert login("outlet_manager").get(thumb).status_code == 404  # still a draft
     answer_all(c, app, iid, lambda item: "pass")
-    assert c.post(f"/inspect/{iid}/submit").status_code == 302
+    assert submit(c, iid).status_code == 302
     assert login("outlet_manager").get(thumb).status_code == 200
     assert login("outlet_manager3").get(thumb).status_code == 404
 
