@@ -11,6 +11,12 @@ LANCZOS to 2048, then 1000 and 320 from that, same JPEG settings):
   image buffers Pillow allocates in C, which tracemalloc does not;
 - the PSNR of our main rendition against the naive pipeline's output at the same size, and
   against an unencoded full-quality reference (full decode, exif_transpose, LANCZOS).
+
+Then, per format that decodes at full size (WebP, PNG, HEIF), the peak memory of `process()`
+on the largest image its pixel limit allows now, against the largest allowed before (50 MP,
+the JPEG limit, for every format), in its common mode and its costliest one; and of four
+large WebP uploads at once, without and with the gate on large decodes.
+Run only that part:  python bench/photos.py --formats
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +53,18 @@ CASES = (  # label, width, height, timed runs, ratio target
 )
 PEAK_TARGET_MB = 100
 PSNR_TARGET_DB = 38
+FORMAT_PEAK_TARGET_MB = 300
+# format, mode: the common mode, then the costliest we found (bytes per pixel at peak)
+FORMAT_CASES = (
+    ("WEBP", "RGB"),
+    ("WEBP", "RGBA"),
+    ("PNG", "RGB"),
+    ("PNG", "LA"),
+    ("HEIF", "RGB"),
+    ("HEIF", "RGBA;16"),  # 10-bit with alpha
+)
+FORMAT_NAMES = {"WEBP": "WebP", "PNG": "PNG", "HEIF": "HEIF"}
+CONCURRENT = 4
 
 
 def phone_jpeg(width: int, height: int, *, icc_profile: bytes | None = None) -> bytes:
@@ -154,6 +173,123 @@ def _child_peak_rss(name: str, path: str) -> None:
     print(json.dumps({"mb": (_status_kib("VmHWM") - before) / 1024, "method": method}))
 
 
+def format_sample(format: str, mode: str, width: int, height: int) -> bytes:
+    """A smooth gradient in `mode`, small on disk whatever its size: decoding costs the same."""
+    pillow_heif.register_heif_opener()  # so that Pillow can write HEIF too
+    if mode.endswith(";16"):  # 10-bit HEIF, which Pillow cannot make
+        ramp = np.linspace(0, 65535, width, dtype=np.uint16)[None, :]
+        planes = np.broadcast_to(ramp, (height, width))
+        channels = 4 if mode.startswith("RGBA") else 3
+        pixels = np.ascontiguousarray(np.stack([planes] * channels, axis=-1))
+        heif = pillow_heif.from_bytes(mode=mode, size=(width, height), data=pixels.tobytes())
+        buffer = io.BytesIO()
+        heif.save(buffer, quality=50)
+        return buffer.getvalue()
+    ramp = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ramp))
+    if mode == "RGBA":
+        image.putalpha(ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    elif mode != "RGB":
+        image = image.convert("RGBA").convert(mode)
+    params: dict[str, object] = {
+        "WEBP": {"lossless": mode == "RGBA", "quality": 80, "method": 0},
+        "PNG": {"compress_level": 1},
+        "HEIF": {"quality": 50},
+    }[format]
+    return images.encode(image, format, **params)
+
+
+def largest(pixels: int) -> tuple[int, int]:
+    """The largest 4:3 size of at most `pixels` pixels."""
+    width = int((pixels * 4 / 3) ** 0.5)
+    return width, min(width * 3 // 4, pixels // width)
+
+
+def photo_peak_rss_mb(
+    data: bytes, format: str, mode: str, *, limits: str, threads: int = 1, slots: int = 0
+) -> float:
+    """Peak RSS growth of `threads` simultaneous process() calls on `data`, in a fresh child
+    process; `limits` "now" or "before" (50 MP for every format); a gate of `slots` if any."""
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        options = {"format": format, "mode": mode, "limits": limits, "threads": threads}
+        result = subprocess.run(
+            [sys.executable, __file__, "--peak-rss-photo", file.name, json.dumps(options)]
+            + ([] if not slots else ["--slots", str(slots)]),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(json.loads(result.stdout)["mb"])
+
+
+def _child_photo_peak_rss(path: str, options_json: str, slots: int) -> None:
+    options = json.loads(options_json)
+    by_format = pipeline.MAX_PIXELS_BY_FORMAT if options["limits"] == "now" else {}
+    gate = pipeline.DecodeGate(slots, timeout=600) if slots else None
+
+    def run(data: bytes) -> None:
+        pipeline.process(data, max_bytes=1 << 30, max_pixels_by_format=by_format, gate=gate)
+
+    data = Path(path).read_bytes()
+    run(format_sample(options["format"], options["mode"], 64, 48))  # plugins, codecs, caches
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    before = _status_kib("VmRSS")
+    workers = [threading.Thread(target=run, args=(data,)) for _ in range(options["threads"])]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    print(json.dumps({"mb": (_status_kib("VmHWM") - before) / 1024}))
+
+
+def formats() -> None:
+    """Peak memory of the largest photo allowed per format, now and before."""
+    print(
+        f"\nLargest photo allowed per format, peak memory of one process() call "
+        f"(target < {FORMAT_PEAK_TARGET_MB} MB now):"
+    )
+    worst: dict[str, float] = {}
+    for format, mode in FORMAT_CASES:
+        limit = pipeline.MAX_PIXELS_BY_FORMAT[format]
+        figures = []
+        for limits, pixels in (("now", limit), ("before", pipeline.MAX_PIXELS)):
+            width, height = largest(pixels)
+            data = format_sample(format, mode, width, height)
+            peak = photo_peak_rss_mb(data, format, mode, limits=limits)
+            figures.append(f"{width * height / 1e6:4.1f} MP {width}x{height} {peak:6.1f} MB")
+            if limits == "now":
+                worst[format] = max(worst.get(format, 0.0), peak)
+        print(f"  {FORMAT_NAMES[format]:<5} {mode:<8} now {figures[0]}   before {figures[1]}")
+    for format, peak in worst.items():
+        limit_mp = pipeline.MAX_PIXELS_BY_FORMAT[format] / 1e6
+        _report(
+            f"{FORMAT_NAMES[format]} limit {limit_mp:g} MP, costliest mode",
+            f"{peak:.1f} MB",
+            f"< {FORMAT_PEAK_TARGET_MB}",
+            peak < FORMAT_PEAK_TARGET_MB,
+        )
+    format, mode = "WEBP", "RGBA"
+    now = format_sample(format, mode, *largest(pipeline.MAX_PIXELS_BY_FORMAT[format]))
+    before = format_sample(format, mode, *largest(pipeline.MAX_PIXELS))
+    slots = 2
+    figures = {
+        "before (50 MP each, no gate)": photo_peak_rss_mb(
+            before, format, mode, limits="before", threads=CONCURRENT
+        ),
+        "now, no gate": photo_peak_rss_mb(now, format, mode, limits="now", threads=CONCURRENT),
+        f"now, gate of {slots}": photo_peak_rss_mb(
+            now, format, mode, limits="now", threads=CONCURRENT, slots=slots
+        ),
+    }
+    print(
+        f"  {CONCURRENT} largest {FORMAT_NAMES[format]} {mode} uploads at once: "
+        + "; ".join(f"{label} {mb:.0f} MB" for label, mb in figures.items())
+    )
+
+
 def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -161,12 +297,16 @@ def _status_kib(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def main() -> None:
+def main(only_formats: bool = False) -> None:
     print(
         f"Photo pipeline benchmark - Python {sys.version.split()[0]}, Pillow {PIL.__version__}, "
         f"pillow-heif {pillow_heif.__version__}, {os.cpu_count()} CPUs"
     )
-    method = ""
+    method = "peak RSS (VmHWM) minus RSS before the call, in a fresh process"
+    if only_formats:
+        formats()
+        print(f"\nPeak memory method: {method}; the input bytes were already in memory.")
+        return
     for label, width, height, count, ratio_target in CASES:
         data = phone_jpeg(width, height)
         size_mb = len(data) / 1e6
@@ -214,6 +354,7 @@ def main() -> None:
         f"ours {median_ms(runs, 'ours'):.0f} ms, naive {median_ms(runs, 'naive'):.0f} ms "
         "(naive skips the colour conversion)"
     )
+    formats()
     print(f"\nPeak memory method: {method}; the input bytes were already in memory.")
 
 
@@ -224,8 +365,15 @@ def _report(what: str, value: str, target: str, ok: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peak-rss", nargs=2, metavar=("PIPELINE", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--peak-rss-photo", nargs=2, metavar=("FILE", "JSON"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--slots", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--formats", action="store_true", help="only the per-format figures")
     arguments = parser.parse_args()
     if arguments.peak_rss:
         _child_peak_rss(*arguments.peak_rss)
+    elif arguments.peak_rss_photo:
+        _child_photo_peak_rss(*arguments.peak_rss_photo, arguments.slots)
     else:
-        main()
+        main(only_formats=arguments.formats)

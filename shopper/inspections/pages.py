@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from shopper.db import utcnow
 from shopper.i18n import localized
 from shopper.inspections import service
 from shopper.inspections.models import Answer, Inspection
-from shopper.photos import service as photos
+from shopper.photos.models import Photo
 
 
 def local(moment: datetime | None, zone: str) -> datetime | None:
@@ -29,6 +30,7 @@ def photo_data(photo, zone: str) -> dict[str, Any]:
         "full": url_for("photos.file", sha256=photo.sha256, variant="main"),
         "captured_at": local(photo.captured_at, zone),
         "uploaded_at": local(photo.uploaded_at, zone),
+        "source": photo.source,  # "camera", "gallery" or None (not reported)
     }
 
 
@@ -37,6 +39,16 @@ def photo_json(photo) -> dict[str, Any]:
     for key in ("captured_at", "uploaded_at"):
         data[key] = data[key].isoformat() if data[key] else None
     return data
+
+
+def photos_by_item(session: Session, inspection: Inspection) -> dict[tuple[int, str], list[Photo]]:
+    """The inspection's photos by (checklist version id, item code), oldest first."""
+    grouped: dict[tuple[int, str], list[Photo]] = defaultdict(list)
+    for photo in session.scalars(
+        select(Photo).where(Photo.inspection_id == inspection.id).order_by(Photo.id)
+    ):
+        grouped[(photo.checklist_version_id, photo.item_code)].append(photo)
+    return grouped
 
 
 def header(inspection: Inspection) -> dict[str, Any]:
@@ -67,7 +79,7 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
         (a.checklist_version_id, a.item_code): a
         for a in session.scalars(select(Answer).where(Answer.inspection_id == inspection.id))
     }
-    photo_map = photos.by_item(session, inspection)
+    photo_map = photos_by_item(session, inspection)
     section_scores = {
         (s.checklist_version_id, s.section_code): s for s in inspection.section_scores
     }

@@ -7,11 +7,14 @@ What `process` promises:
 - nothing of the upload but its pixels and its capture time survives: no EXIF, GPS, XMP,
   ICC profile, comment, text chunk or appended payload;
 - the pixels are shown upright (EXIF orientation applied) and in sRGB;
-- the same bytes always give the same renditions, so a duplicate upload is the same file.
+- the same bytes always give the same renditions, so a duplicate upload is the same file;
+- an image with more pixels than its format's limit is refused from its header, before any
+  pixel is decoded; with a `DecodeGate`, only so many large decodes run at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -20,15 +23,28 @@ import struct
 import threading
 import warnings
 import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Literal, get_args
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
 
 MAX_BYTES = 25 * 1024 * 1024
+# The most pixels any photo may have. JPEGs get all of it: they decode at reduced scale (draft).
 MAX_PIXELS = 50_000_000
+# Other formats decode at full size, costing 7-19 bytes of peak memory per pixel depending on
+# the format and mode; these limits keep one decode under about 300 MB (bench/photos.py), the
+# costliest modes measured at the limit: WebP RGBA 15 MP +281 MB, PNG LA 20 MP +272 MB,
+# HEIF 10-bit RGBA 25 MP +281 MB.
+MAX_PIXELS_BY_FORMAT: Mapping[str, int] = MappingProxyType(
+    {"PNG": 20_000_000, "WEBP": 15_000_000, "HEIF": 25_000_000}
+)
+# A decode of more pixels than this is "large" for a DecodeGate: more than the phone's own
+# resize (longest side 2048) sends.
+LARGE_DECODE_PIXELS = 2048 * 2048
 
 MAIN_SIDE = 2048
 PRINT_SIDE = 1000
@@ -124,11 +140,56 @@ _EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
 class PhotoRejected(ValueError):
     """The upload is not a photo we keep. `reason` is one of REASONS, for the web layer to
-    translate; the message is an English detail for logs."""
+    translate; the message is an English detail for logs. For "too_many_pixels", `limit` and
+    `source_format` say which limit was passed, when the format is known."""
 
-    def __init__(self, reason: Reason, detail: str = "") -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        detail: str = "",
+        *,
+        limit: int | None = None,
+        source_format: str | None = None,
+    ) -> None:
         super().__init__(detail or reason)
         self.reason: Reason = reason
+        self.limit = limit
+        self.source_format = source_format
+
+
+class DecodesBusy(RuntimeError):
+    """Every slot of a DecodeGate stayed taken for its whole timeout: the photo is fine, the
+    process is busy; the upload may be tried again shortly."""
+
+
+class DecodeGate:
+    """At most `slots` decodes of more than `threshold` pixels at once in this process.
+
+    A decode's peak memory grows with its pixels, so this bounds the memory that concurrent
+    uploads take. Smaller decodes never wait. A large one that cannot get a slot within
+    `timeout` seconds raises DecodesBusy. Thread-safe; one gate per process.
+    """
+
+    def __init__(self, slots: int, *, threshold: int = LARGE_DECODE_PIXELS, timeout: float) -> None:
+        if slots < 1:
+            raise ValueError(f"a decode gate needs at least one slot, not {slots}")
+        self.slots = slots
+        self.threshold = threshold
+        self.timeout = timeout
+        self._semaphore = threading.BoundedSemaphore(slots)
+
+    @contextlib.contextmanager
+    def slot(self, pixels: int) -> Iterator[None]:
+        """Hold a slot while decoding `pixels` pixels, if that is a large decode."""
+        if pixels <= self.threshold:
+            yield
+            return
+        if not self._semaphore.acquire(timeout=self.timeout):
+            raise DecodesBusy(f"no large-decode slot of {self.slots} within {self.timeout} s")
+        try:
+            yield
+        finally:
+            self._semaphore.release()
 
 
 @dataclass(frozen=True)
@@ -151,17 +212,25 @@ class ProcessedPhoto:
 
 
 def process(
-    data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+    data: bytes,
+    *,
+    max_bytes: int = MAX_BYTES,
+    max_pixels: int = MAX_PIXELS,
+    max_pixels_by_format: Mapping[str, int] = MAX_PIXELS_BY_FORMAT,
+    gate: DecodeGate | None = None,
 ) -> ProcessedPhoto:
     """Check an uploaded photo and make its three JPEG renditions.
 
     The type is read from the content, never from a file name or content type. Pixels are
-    decoded only after the header has passed every size check. Deterministic: the same bytes
-    give the same renditions and sha256. Thread-safe.
+    decoded only after the header has passed every size check: at most `max_pixels`, and at
+    most `max_pixels_by_format[format]` for the formats it names ("PNG", "WEBP", "HEIF").
+    With a `gate`, the decode waits for one of its slots when it is large. Deterministic: the
+    same bytes give the same renditions and sha256. Thread-safe.
 
-    Raises PhotoRejected (with `reason`) for anything that is not an acceptable photo, and
-    RuntimeError if `PIL.ImageFile.LOAD_TRUNCATED_IMAGES` has been switched on elsewhere,
-    because truncated uploads could then no longer be told apart.
+    Raises PhotoRejected (with `reason`) for anything that is not an acceptable photo,
+    DecodesBusy when the gate had no slot in time, and RuntimeError if
+    `PIL.ImageFile.LOAD_TRUNCATED_IMAGES` has been switched on elsewhere, because truncated
+    uploads could then no longer be told apart.
     """
     if not data:
         raise PhotoRejected("empty", "the upload has no bytes")
@@ -171,15 +240,28 @@ def process(
         raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES is on; photos cannot be checked")
     _register_heif_opener()
 
-    with _open(data) as image:
-        _check_size(image.size, max_pixels)
-        source_format = _SOURCE_FORMATS[image.format or ""]
-        if source_format == "JPEG":
-            _draft(image)
-        _decode(image)
-        orientation, captured_at = _read_exif(image)
-        icc_profile = image.info.get("icc_profile")
-        main_image = _normalise(image, icc_profile, orientation)
+    def limit(source_format: str | None) -> int:
+        return min(max_pixels, max_pixels_by_format.get(source_format or "", max_pixels))
+
+    sniffed = _sniff(data)
+    if (size := _header_size(data, sniffed)) is not None:
+        _check_size(size, sniffed, limit(sniffed))  # before Pillow so much as opens it
+    with contextlib.ExitStack() as held:
+        if sniffed == "WEBP" and size is not None:
+            # libwebp allocates its whole canvas, twice, when the file is opened
+            held.enter_context(_slot(gate, size[0] * size[1]))
+        with _open(data, sniffed, limit(sniffed)) as image:
+            source_format = _SOURCE_FORMATS[image.format or ""]
+            _check_size(image.size, source_format, limit(source_format))
+            if source_format == "JPEG":
+                _draft(image)  # the size is now the decoded size
+            if sniffed != "WEBP":
+                held.enter_context(_slot(gate, image.width * image.height))
+            _decode(image)
+            orientation, captured_at = _read_exif(image)
+            icc_profile = image.info.get("icc_profile")
+            main_image = _normalise(image, icc_profile, orientation)
+        del image  # frees the decoder's buffers too, before the slot is given back
 
     main = _encode(main_image)
     return ProcessedPhoto(
@@ -197,13 +279,54 @@ def _register_heif_opener() -> None:
     pillow_heif.register_heif_opener()
 
 
-def _open(data: bytes) -> ImageFile.ImageFile:
+def _slot(gate: DecodeGate | None, pixels: int) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext() if gate is None else gate.slot(pixels)
+
+
+def _sniff(data: bytes) -> str | None:
+    """The allowed format `data` claims to be from its first bytes, or None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _header_size(data: bytes, sniffed: str | None) -> tuple[int, int] | None:
+    """Width and height from a PNG or WebP header (the same fields Pillow reads), else None.
+
+    A WebP whose size cannot be read is refused: opening it would allocate an unchecked canvas.
+    """
+    if sniffed == "PNG" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if sniffed != "WEBP":
+        return None
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack("<I", data[21:25])
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    raise PhotoRejected("corrupt", "a WebP header without a readable size")
+
+
+def _open(data: bytes, sniffed: str | None, limit: int) -> ImageFile.ImageFile:
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=_ALLOWED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise PhotoRejected("too_many_pixels", str(exc)) from None
+        raise PhotoRejected(
+            "too_many_pixels", str(exc), limit=limit, source_format=sniffed
+        ) from None
     except UnidentifiedImageError:
         raise PhotoRejected(*_unidentified(data)) from None
     except _DECODE_ERRORS as exc:
@@ -217,11 +340,7 @@ def _open(data: bytes) -> ImageFile.ImageFile:
 def _unidentified(data: bytes) -> tuple[Reason, str]:
     """Why no allowed format opened `data`: a broken photo, another image type, or no image."""
     head = data[:4096]
-    if (
-        head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
-        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-        or (head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS)
-    ):
+    if _sniff(head) is not None:
         return "corrupt", "looks like an allowed image type but does not open"
     if (
         head.startswith(_OTHER_IMAGE_MAGIC)
@@ -233,10 +352,15 @@ def _unidentified(data: bytes) -> tuple[Reason, str]:
     return "not_an_image", f"not an image, starting {head[:12]!r}"
 
 
-def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+def _check_size(size: tuple[int, int], source_format: str | None, max_pixels: int) -> None:
     width, height = size
     if width * height > max_pixels:
-        raise PhotoRejected("too_many_pixels", f"{width}x{height} is more than {max_pixels} pixels")
+        raise PhotoRejected(
+            "too_many_pixels",
+            f"{source_format} {width}x{height} is more than {max_pixels} pixels",
+            limit=max_pixels,
+            source_format=source_format,
+        )
     if min(width, height) < MIN_SIDE:
         raise PhotoRejected("too_small", f"{width}x{height} has a side under {MIN_SIDE} px")
     if max(width, height) > MAX_ASPECT_RATIO * min(width, height):

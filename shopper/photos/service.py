@@ -2,12 +2,15 @@
 
 Files are written (atomically) before the row that points at them; a photo
 uploaded twice is one set of files; a retried upload (same client UUID) is one row.
+
+Imports run one way: this module uses shopper.inspections, never the reverse.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,15 +27,34 @@ from shopper.photos.storage import LocalStorage, Storage, photo_keys
 from shopper.refusals import Refused
 
 VARIANTS = ("main", "print", "thumb")
-_STATUS = {"too_large": 413, "not_an_image": 415, "unsupported_type": 415}
+SOURCES = ("camera", "gallery")
+_STATUS = {"too_large": 413, "too_many_pixels": 413, "not_an_image": 415, "unsupported_type": 415}
+_FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "HEIF": "HEIC"}
+# What the phone sends as captured_at: an ISO 8601 date and time, with or without an offset.
+_CLIENT_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+_EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
+_CLOCK_SKEW = timedelta(days=1)  # a phone's clock may run ahead; more than a day is wrong
 
 
 def init_storage(app: Flask) -> None:
+    """The photo feature's per-process parts: the storage backend, and the gate that lets
+    only PHOTO_LARGE_DECODES large photos decode at once."""
     app.extensions["shopper.storage"] = LocalStorage(Path(app.config["STORAGE_DIR"]))
+    app.extensions["shopper.decode_gate"] = pipeline.DecodeGate(
+        app.config["PHOTO_LARGE_DECODES"],
+        threshold=app.config["PHOTO_LARGE_DECODE_PIXELS"],
+        timeout=app.config["PHOTO_DECODE_WAIT_SECONDS"],
+    )
 
 
 def storage() -> Storage:
     return current_app.extensions["shopper.storage"]
+
+
+def decode_gate() -> pipeline.DecodeGate:
+    return current_app.extensions["shopper.decode_gate"]
 
 
 def attach(
@@ -45,14 +67,25 @@ def attach(
     item_code: str,
     data: bytes,
     client_uuid: str,
+    captured_at: str | None = None,
+    source: str | None = None,
     max_pixels: int = pipeline.MAX_PIXELS,
+    max_pixels_by_format: Mapping[str, int] = pipeline.MAX_PIXELS_BY_FORMAT,
+    gate: pipeline.DecodeGate | None = None,
 ) -> Photo:
     """Add a photo to an item of a draft inspection.
 
+    The capture time is the file's EXIF DateTimeOriginal when it has one, else the phone's
+    `captured_at` (ISO 8601; without an offset it is the outlet's local time), else unknown.
+    `source` is "camera" or "gallery" as the phone reports it, or None.
+
     Idempotent per (inspector, `client_uuid`): a retry returns the photo already
     recorded; the same UUID for another item is Refused("uuid_reused", 409).
-    Raises Refused("photo_<reason>") for anything that is not a sound photo;
-    nothing is written then.
+    Raises Refused("photo_<reason>") for anything that is not a sound photo,
+    Refused("photo_bad_captured_at") for a capture time that does not parse, lies more than
+    a day ahead or before 2000, Refused("photo_bad_source") for another source, and
+    Refused("photo_busy", 503) when too many large photos are being decoded; nothing is
+    written then.
     """
     existing = session.scalar(
         select(Photo).where(Photo.uploaded_by_id == inspector.id, Photo.client_uuid == client_uuid)
@@ -65,10 +98,18 @@ def attach(
     if inspection.submitted:
         raise Refused("already_submitted", 409)
     find_item(inspection, version_id, item_code)
+    zone = ZoneInfo(inspection.outlet.timezone)
+    client_captured_at = _client_capture_time(captured_at, zone)
+    if source is not None and source not in SOURCES:
+        raise Refused("photo_bad_source")
     try:
-        processed = pipeline.process(data, max_pixels=max_pixels)
+        processed = pipeline.process(
+            data, max_pixels=max_pixels, max_pixels_by_format=max_pixels_by_format, gate=gate
+        )
     except pipeline.PhotoRejected as exc:
-        raise Refused(f"photo_{exc.reason}", _STATUS.get(exc.reason, 400)) from exc
+        raise _refusal(exc) from exc
+    except pipeline.DecodesBusy as exc:
+        raise Refused("photo_busy", 503) from exc
     keys = photo_keys(processed.sha256)
     for variant, rendition in zip(
         VARIANTS, (processed.main, processed.print_copy, processed.thumb), strict=True
@@ -76,10 +117,10 @@ def attach(
         store.put(keys[variant], rendition.data)
     # locked only now, so the slow decoding above holds no database lock
     lock_draft(session, inspection)
-    captured_at = processed.captured_at
-    if captured_at is not None and captured_at.tzinfo is None:
+    taken = processed.captured_at or client_captured_at
+    if taken is not None and taken.tzinfo is None:
         # EXIF without an offset is the phone's local time: the outlet's time zone
-        captured_at = captured_at.replace(tzinfo=ZoneInfo(inspection.outlet.timezone))
+        taken = taken.replace(tzinfo=zone)
     photo = Photo(
         client_uuid=client_uuid,
         inspection_id=inspection.id,
@@ -89,7 +130,8 @@ def attach(
         width=processed.main.width,
         height=processed.main.height,
         source_format=processed.source_format,
-        captured_at=captured_at.astimezone(UTC) if captured_at else None,
+        captured_at=taken.astimezone(UTC) if taken else None,
+        source=source,
         uploaded_by_id=inspector.id,
     )
     session.add(photo)
@@ -107,13 +149,33 @@ def remove(session: Session, inspection: Inspection, photo_id: int) -> None:
     session.flush()
 
 
-def by_item(session: Session, inspection: Inspection) -> dict[tuple[int, str], list[Photo]]:
-    grouped: dict[tuple[int, str], list[Photo]] = defaultdict(list)
-    for photo in session.scalars(
-        select(Photo).where(Photo.inspection_id == inspection.id).order_by(Photo.id)
-    ):
-        grouped[(photo.checklist_version_id, photo.item_code)].append(photo)
-    return grouped
+def _client_capture_time(value: str | None, zone: ZoneInfo) -> datetime | None:
+    """The phone's capture time, aware; None when not sent. Refused when it is not a date and
+    time, or is absurd: more than a day ahead of our clock, or before 2000."""
+    if not value:
+        return None
+    if not _CLIENT_MOMENT.fullmatch(value):
+        raise Refused("photo_bad_captured_at")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:  # 2026-02-30 and the like
+        raise Refused("photo_bad_captured_at") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    if not _EARLIEST_CAPTURE <= moment <= datetime.now(UTC) + _CLOCK_SKEW:
+        raise Refused("photo_bad_captured_at")
+    return moment
+
+
+def _refusal(exc: pipeline.PhotoRejected) -> Refused:
+    if exc.reason == "too_many_pixels" and exc.limit and exc.source_format in _FORMAT_NAMES:
+        return Refused(
+            "photo_too_many_pixels_for_type",
+            413,
+            format=_FORMAT_NAMES[exc.source_format],
+            megapixels=f"{exc.limit / 1_000_000:g}",
+        )
+    return Refused(f"photo_{exc.reason}", _STATUS.get(exc.reason, 400))
 
 
 def may_view(session: Session, user: User, sha256: str) -> bool:

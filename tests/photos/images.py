@@ -267,3 +267,9 @@ def _end_of_entropy_data(data: bytes, position: int) -> int:
             position += 1
             continue
         return position
+
+
+@functools.cache
+def flat_webp(width: int, height: int) -> bytes:
+    """A valid lossless WebP of one flat colour: a large canvas in a few dozen bytes."""
+    return encode(Image.new("RGB", (width, height), BACKGROUND), "WEBP", lossless=True, method=0)
