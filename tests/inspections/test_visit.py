@@ -425,3 +425,30 @@ def test_without_visit_times_the_window_is_the_inspections_start_to_its_submissi
         inspection = db.session.get(Inspection, iid)
         flags = visits.photo_flags(db.session, inspection, now=began + timedelta(hours=1))
     assert flags == {ids[1]: ["outside_visit"]}
+
+
+def test_a_visit_write_without_a_uuid_is_refused(draft, app):
+    c, iid, _ = draft
+    refused(app, iid, lambda: c.post(f"/inspect/{iid}/visit", FULL, json=True), 400, "uuid")
+
+
+def test_the_service_refuses_a_time_later_than_now_on_any_clock(draft, app, world):
+    from shopper.auth.models import User
+    from shopper.refusals import Refused
+
+    _, iid, began = draft
+    with app.app_context():
+        inspection = db.session.get(Inspection, iid)
+        inspector = db.session.get(User, world.users["inspector"])
+        with pytest.raises(Refused) as refused_:
+            visits.save_visit(
+                db.session, inspector, inspection, {"departed_at": "09:06"}, str(uuid.uuid4()),
+                now=began.replace(hour=9),
+            )  # fmt: skip
+        assert refused_.value.code == "visit_time_future"
+        # the phone's clock may run a few minutes ahead of the server's
+        assert visits.save_visit(
+            db.session, inspector, inspection, {"departed_at": "09:04"}, str(uuid.uuid4()),
+            now=began.replace(hour=9),
+        )  # fmt: skip
+        db.session.rollback()
