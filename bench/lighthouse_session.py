@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import sys
 import urllib.error
 import urllib.parse
@@ -146,28 +147,31 @@ CATEGORIES = [
 
 
 def scores(reports: Path, names: list[str]) -> None:
+    """Per page, the median of each category over its runs (REPORTS/<page>-<run>.json)."""
     lowest = {key: 100 for key, _ in CATEGORIES}
     for name in names:
-        path = reports / f"{name}.json"
-        if not path.exists():
+        runs = [json.loads(p.read_text()) for p in sorted(reports.glob(f"{name}-*.json"))]
+        if not runs:
             print(f"{name:<12}no report")
             lowest = {key: 0 for key in lowest}
             continue
-        report = json.loads(path.read_text())
-        row, lost = [], []
+        row = []
         for key, label in CATEGORIES:
-            category = report["categories"][key]
-            score = round((category["score"] or 0) * 100)
+            each = [round((r["categories"][key]["score"] or 0) * 100) for r in runs]
+            score = int(statistics.median_low(each))
             lowest[key] = min(lowest[key], score)
-            row.append(f"{label} {score:>3}")
-            for ref in category["auditRefs"]:
-                audit = report["audits"][ref["id"]]
+            spread = f" ({' '.join(map(str, each))})" if len(set(each)) > 1 else ""
+            row.append(f"{label} {score:>3}{spread}")
+        print(f"{name:<12}" + "  ".join(row))
+        perf = [r["categories"]["performance"]["score"] or 0 for r in runs]
+        median_run = runs[perf.index(statistics.median_low(perf))]
+        for key, _ in CATEGORIES:
+            for ref in median_run["categories"][key]["auditRefs"]:
+                audit = median_run["audits"][ref["id"]]
                 if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
                     shown = audit.get("displayValue") or ""
-                    lost.append(f"{key}: {ref['id']} {audit['score']:.2f} {shown}".rstrip())
-        print(f"{name:<12}" + "  ".join(row))
-        for line in lost:
-            print(f"{'':<12}- {line}")
+                    line = f"{key}: {ref['id']} {audit['score']:.2f} {shown}".rstrip()
+                    print(f"{'':<12}- {line}")
     print(
         f"lighthouse: min performance {lowest['performance']}, "
         f"accessibility {lowest['accessibility']}, best practices {lowest['best-practices']}"
