@@ -102,6 +102,7 @@ def fill(inspection_id: int):
         inspection=pages.header(inspection),
         checklists=lists,
         state=pages.fill_state(lists),
+        visit=visits.visit_data(inspection),
         answered=answered,
         total=total,
     )

@@ -268,7 +268,11 @@
       guidance.id = "g-" + article.dataset.n;
       guidance.textContent = article.dataset.g;
       guidance.hidden = true;
-      article.querySelector(".meta").after(guidance);
+      const code = document.createElement("span");
+      code.className = "code";
+      code.textContent = " " + article.dataset.m;
+      guidance.append(code);
+      article.querySelector(".answer-row").after(guidance);
       toggle.setAttribute("aria-controls", guidance.id);
     }
     guidance.hidden = !guidance.hidden;
@@ -397,6 +401,79 @@
   window.addEventListener("online", summary);
   window.addEventListener("offline", summary);
 
+  // ---- the visit record and the check-in go through the outbox too --------------
+  const visitForm = document.querySelector("form.visit");
+  function visitFields(fields) {
+    for (const [name, value] of Object.entries(fields || {})) {
+      const input = visitForm.elements.namedItem(name);
+      if (input && document.activeElement !== input) input.value = value;
+    }
+    waited();
+  }
+  function waited() {
+    const out = visitForm.querySelector(".visit-wait");
+    const a = visitForm.elements.namedItem("ticket_at").value;
+    const b = visitForm.elements.namedItem("called_at").value;
+    const minutes = a && b ? (Date.parse("1970-01-01T" + b) - Date.parse("1970-01-01T" + a)) / 60000 : null;
+    out.textContent = minutes !== null && minutes >= 0 ? out.dataset.template.replace("{n}", minutes) : "";
+  }
+  async function loadVisit() {
+    if (!visitForm) return;
+    let kept = {};
+    try { kept = await Q.known(inspection); } catch (e) { kept = {}; }
+    if (kept.visit && kept.visit.at >= renderedAt) visitFields(kept.visit.fields);
+    for (const w of writes) if (w.kind === "visit" && w.state === "pending") visitFields(w.fields);
+    const band = kept.checkin && kept.checkin.at >= renderedAt ? kept.checkin.band : null;
+    if (band) showBand(band);
+  }
+  function showBand(band) {
+    const button = document.querySelector("button.checkin");
+    const out = button && button.parentElement.querySelector("output");
+    if (!out) return;
+    const text = button.dataset["msg" + band.charAt(0).toUpperCase() + band.slice(1)];
+    if (text) out.textContent = text;
+  }
+  if (visitForm) {
+    visitForm.addEventListener("change", () => {
+      waited();
+      Q.queueForm(visitForm, { inspection, item: "visit" }).then(refresh);
+    });
+    visitForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      Q.queueForm(visitForm, { inspection, item: "visit" }).then(refresh);
+    });
+  }
+  const checkin = document.querySelector("button.checkin");
+  if (checkin) {
+    checkin.addEventListener("click", () => {
+      const out = checkin.parentElement.querySelector("output");
+      if (!navigator.geolocation) { out.textContent = checkin.dataset.msgDenied; return; }
+      out.textContent = checkin.dataset.msgLocating;
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          const c = position.coords;
+          Q.add({
+            kind: "checkin", inspection, item: "checkin", url: checkin.dataset.url,
+            fields: { latitude: String(c.latitude), longitude: String(c.longitude), accuracy: String(Math.round(c.accuracy)) },
+          }, (w) => w.kind === "checkin" && w.state === "pending").then(refresh);
+        },
+        () => { out.textContent = checkin.dataset.msgDenied; },
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+      );
+    });
+  }
+  Q.on(async (event) => {
+    if (event.type !== "done" || event.write.inspection !== inspection) return;
+    const at = Math.floor(Date.parse(event.date || "") / 1000) || Math.floor(Date.now() / 1000);
+    try {
+      if (event.write.kind === "visit") await Q.remember(inspection, "visit", { at, fields: event.write.fields });
+      if (event.write.kind === "checkin" && event.data) {
+        showBand(event.data.band);
+        await Q.remember(inspection, "checkin", { at, band: event.data.band });
+      }
+    } catch (e) { /* memory only */ }
+  });
+
   // ---- finding one's way: sections, next unanswered, continue where one left off ----
   const titles = [...form.querySelectorAll(".section-title")];
   const now = $("section-now");
@@ -458,7 +535,7 @@
     else { lastState = ""; saveState.textContent = msg.all_answered; }
   });
 
-  load().then(() => {
+  load().then(loadVisit).then(() => {
     // "continue" opens at the first unanswered item, not at the top
     const nav = performance.getEntriesByType("navigation")[0];
     const fresh = !nav || nav.type === "navigate";
@@ -467,5 +544,6 @@
       if (next) goTo(next);
     }
     currentSection();
+    form.dataset.ready = "1"; // the server's state and the outbox are on screen
   });
 })();

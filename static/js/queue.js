@@ -234,12 +234,21 @@
     body.append("csrf_token", csrf());
     body.append("uuid", write.uuid);
     for (const [key, value] of Object.entries(write.fields || {})) body.append(key, value);
-    const response = await fetch(write.url, {
-      method: "POST",
-      body,
-      headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
-      credentials: "same-origin",
-    });
+    // a request that hangs must not stall the outbox: give up on it and try again later
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 30000);
+    let response;
+    try {
+      response = await fetch(write.url, {
+        method: "POST",
+        body,
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+        signal: abort.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     let data = {};
     try { data = await response.json(); } catch (e) { data = {}; }
     const outcome = classify(response.status, data);

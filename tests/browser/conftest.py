@@ -61,6 +61,11 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=False)
 
 
+def ready(page) -> None:
+    """The fill page shows the server's state merged with the outbox (read asynchronously)."""
+    page.locator("#inspection[data-ready]").wait_for(timeout=20000)
+
+
 def saved(page) -> None:
     """Every queued change has reached the server (a tap's write is queued asynchronously)."""
     page.wait_for_timeout(150)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shopper.extensions import db
 from shopper.inspections.models import Answer
 from shopper.photos.models import Photo
-from tests.browser.conftest import saved, screenshot
+from tests.browser.conftest import ready, saved, screenshot
 from tests.browser.test_phone import start_on_phone
 
 pytestmark = pytest.mark.browser
@@ -153,6 +153,7 @@ def test_an_inspection_is_filled_and_reloaded_with_no_network_and_everything_arr
     failed.locator("textarea").blur()
 
     phone.reload()  # with no network at all
+    ready(phone)
     assert phone.url == fill_url
     screenshot(phone, "12-offline-reload")
     failed = item(phone, 0)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import saved, screenshot
+from tests.browser.conftest import ready, saved, screenshot
 from tests.conftest import PASSWORD
 from tests.factories import gps_exif, jpeg
 
@@ -32,9 +32,7 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
     assert total >= 40
 
     # the first item that needs a photo when failed: fail it with a note and a photo
-    photo_item = phone.locator(
-        "article.item", has=phone.locator(".badge", has_text="Photo")
-    ).first
+    photo_item = phone.locator("article.item", has=phone.locator(".badge", has_text="Photo")).first
     photo_item.locator("label.choice.fail").click()
     photo_item.locator("textarea").fill("Leaflets lying on the counter")
     photo = tmp_path / "evidence.jpg"
@@ -54,6 +52,7 @@ def test_inspector_completes_an_inspection_on_a_phone(phone, live_server, tmp_pa
 
     # nothing is lost: a reload shows every answer from the server
     phone.reload()
+    ready(phone)
     assert phone.locator("input[type=radio]:checked").count() == total
     assert phone.locator("textarea").first.input_value() is not None
 
@@ -99,6 +98,7 @@ def test_answers_survive_a_lost_connection(phone, live_server):
     phone.evaluate("window.dispatchEvent(new Event('online'))")
     saved(phone)
     phone.reload()
+    ready(phone)
     assert phone.locator("article.item").nth(0).locator("input[value=pass]").is_checked()
 
 
@@ -162,6 +162,7 @@ def test_answers_given_after_the_session_ended_are_sent_after_signing_in_again(
     phone.wait_for_url(fill_url)
     saved(phone)
     phone.reload()
+    ready(phone)
     first = phone.locator("article.item").nth(0)
     assert first.locator("input[value=fail]").is_checked()
     assert first.locator("textarea").input_value() == "kept on the phone"
