@@ -31,6 +31,10 @@ EXPECTED = {
     ("GET", "/login"): dict.fromkeys(ROLES, 200),
     ("POST", "/login"): dict.fromkeys(ROLES, 400),  # empty form
     ("GET", "/language/{lang}"): dict.fromkeys(ROLES, 302),
+    # the phone's offline shell: public, holds nothing of anyone's
+    ("GET", "/sw.js"): dict.fromkeys(ROLES, 200),
+    ("GET", "/manifest.webmanifest"): dict.fromkeys(ROLES, 200),
+    ("GET", "/favicon.ico"): dict.fromkeys(ROLES, 200),
     ("GET", "/inspect/"): dict(
         anonymous=302,
         admin=403,
