@@ -53,6 +53,21 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_HOURS": 24,  # a signed-in phone lasts a working day and night, then asks again
         "BEHIND_PROXY": False,  # a morning's inspection must not expire under the inspector
+        # head office checks each submitted inspection before it counts; 1 skips the check
+        "AUTO_RELEASE": False,
+        # rectification: deadlines in working days (Mon–Fri), minus these holiday dates
+        "NOTICE_DEADLINE_WORKING_DAYS": 10,
+        "DISPUTE_WORKING_DAYS": 5,
+        "HOLIDAYS": [],
+        # notices: signed with the organisation's own PKI under PKI_DIR (made on first run),
+        # or with a configured PKCS#12 file; an RFC 3161 timestamp when TSA_URL is set
+        "PKI_DIR": str(instance_path / "pki"),
+        "SIGNING_P12": None,
+        "SIGNING_P12_PASSPHRASE": None,
+        "TSA_URL": None,
+        # the verification page the notice's QR code opens (scheme and host of this site)
+        "PUBLIC_URL": "http://127.0.0.1:5000",
+        "NOTICE_MAX_BYTES": 20 * 1024 * 1024,
     }
 
 
@@ -72,9 +87,27 @@ def _secret_key(instance_path: Path) -> str:
 def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config = _defaults(instance_path)
     env = os.environ
-    for name in ("DATABASE_URL", "STORAGE_DIR", "CHECKLIST_DIR", "TIMEZONE", "SECRET_KEY"):
+    for name in (
+        "DATABASE_URL",
+        "STORAGE_DIR",
+        "CHECKLIST_DIR",
+        "TIMEZONE",
+        "SECRET_KEY",
+        "PKI_DIR",
+        "SIGNING_P12",
+        "SIGNING_P12_PASSPHRASE",
+        "TSA_URL",
+        "PUBLIC_URL",
+    ):
         if env.get(f"SHOPPER_{name}"):
             config[name] = env[f"SHOPPER_{name}"]
+    for name in ("NOTICE_DEADLINE_WORKING_DAYS", "DISPUTE_WORKING_DAYS"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = int(env[f"SHOPPER_{name}"])
+    if env.get("SHOPPER_HOLIDAYS"):  # comma-separated ISO dates
+        config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
+    if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):
+        config["AUTO_RELEASE"] = True
     if env.get("SHOPPER_BEHIND_PROXY", "").lower() in ("1", "true", "yes"):
         config["BEHIND_PROXY"] = True  # trust one proxy's X-Forwarded-For/-Proto/-Host
     if env.get("SHOPPER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
