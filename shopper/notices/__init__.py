@@ -1,0 +1,1 @@
+"""The notice document layer: rendering, signing, verification."""
