@@ -56,9 +56,10 @@ def verify_notice(
 ) -> Verdict:
     """The verdict on `data`, trusting only the roots in `root_pem` (PEM or DER, one or a
     list). `lookup(sha256_hex)` returns the stored notice with that hash, or None. Never
-    raises for bad input: anything that cannot be read is "not_pdf", anything that does
-    not hold up is "altered" or "not_ours". Performs no network I/O. Raises only what
-    `lookup` raises, and ValueError when `root_pem` holds no certificate."""
+    raises for bad input: what cannot be read is "not_pdf" (or "altered" when it bears a
+    signature's byte range), what does not hold up is "altered" or "not_ours". Performs
+    no network I/O. Raises only what `lookup` raises, and ValueError when `root_pem`
+    holds no certificate."""
     roots = _roots(root_pem)
     if not data or b"%PDF-" not in data[:_HEADER_WITHIN]:
         return Verdict("not_pdf", reason="no PDF header")
@@ -67,8 +68,10 @@ def verify_notice(
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
         revisions = reader.xrefs.total_revisions
-    except Exception as error:  # a PDF we cannot parse: truncated, mangled or no PDF at all
-        return Verdict("not_pdf", sha256, reason=f"unreadable: {type(error).__name__}")
+    except Exception as error:  # cannot parse: truncated, mangled, or no PDF at all
+        # a signed PDF that no longer parses was damaged, by accident or on purpose
+        status: Status = "altered" if b"/ByteRange" in data else "not_pdf"
+        return Verdict(status, sha256, reason=f"unreadable: {type(error).__name__}")
     if not signatures:
         return Verdict("not_ours", sha256, reason="not signed")
     if len(signatures) > 1:
