@@ -56,10 +56,12 @@ def register_blueprints(app: Flask) -> None:
     from shopper.branch.views import bp as branch
     from shopper.inspections.views import bp as inspect
     from shopper.inspections.views import shared as inspections
+    from shopper.notices.views import bp as notices
+    from shopper.notices.views import verify_bp as verify
     from shopper.office.views import bp as office
     from shopper.photos.views import bp as photos
 
-    for blueprint in (assets, auth, inspect, inspections, photos, office, branch):
+    for blueprint in (assets, auth, inspect, inspections, photos, office, branch, notices, verify):
         app.register_blueprint(blueprint)
 
 

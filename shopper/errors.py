@@ -74,6 +74,34 @@ REFUSALS = {
     "checkin_video": _l("A video inspection has no visit to check in to."),
     "bad_coordinates": _l("The phone's location could not be read. Please check in again."),
     # ---- end of the visit record, check-in and submission ----
+    # ---- release, notices and the rectification loop ----
+    "not_waiting_for_release": _l(
+        "This inspection is not waiting for release: it was released, returned or changed "
+        "meanwhile. Reload the page."
+    ),
+    "reason_required": _l("Give a reason: the other side reads it."),
+    "reason_too_long": _l("The reason is too long: at most %(limit)s characters."),
+    "text_required": _l("Write what was done, or why the finding is disputed."),
+    "text_too_long": _l("The text is too long: at most %(limit)s characters."),
+    "bad_response_kind": _l("Choose whether the finding was rectified or is disputed."),
+    "bad_decision": _l("Choose a decision that fits this answer."),
+    "finding_not_open": _l(
+        "This finding is not waiting for an answer: it was answered or closed meanwhile."
+    ),
+    "response_decided": _l("This answer has been decided already. Reload the page."),
+    "dispute_too_late": _l(
+        "Disputes had to be made by %(date)s. The finding can still be answered as rectified."
+    ),
+    "notice_superseded": _l("This notice was superseded by a newer one; please answer that one."),
+    "no_findings": _l("This inspection has no failed item, so there is no notice to issue."),
+    "not_released": _l("Notices are issued for released inspections only."),
+    "bad_range": _l("Choose a period, or a start and end date with the start first."),
+    "nothing_in_range": _l("No released inspection falls in that range."),
+    "too_many_photos": _l("At most %(limit)s photos per answer."),
+    "notice_not_pdf": _l("This file is not a PDF. Please choose the notice's PDF file."),
+    "notice_empty": _l("The file is empty. Please choose the notice's PDF file."),
+    "notice_too_large": _l("The file is too large: notices are at most %(limit)s MB."),
+    # ---- end of release, notices and the rectification loop ----
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),

@@ -10,12 +10,32 @@ from shopper.inspections.models import (
     Inspection,
     InspectionChecklist,
     SectionScore,
+    Submission,
+)
+from shopper.notices.models import (
+    Finding,
+    FindingResponse,
+    Notice,
+    NoticeCounter,
+    NoticeEvent,
+    ResponseComment,
+    ResponsePhoto,
+    ScoreRevision,
 )
 from shopper.org.models import Agency, Outlet, SubBranch
 from shopper.periods.models import Assignment, Period
 from shopper.photos.models import Photo
 
 __all__ = [
+    "Finding",
+    "FindingResponse",
+    "Notice",
+    "NoticeCounter",
+    "NoticeEvent",
+    "ResponseComment",
+    "ResponsePhoto",
+    "ScoreRevision",
+    "Submission",
     "Agency",
     "Answer",
     "AnswerConflict",

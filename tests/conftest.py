@@ -51,14 +51,21 @@ def database_url(tmp_path_factory, worker_id) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory):
+    """One organisation PKI per test worker: made once, the signer loaded once."""
+    return tmp_path_factory.mktemp("pki") / "pki"
+
+
 @pytest.fixture
-def app(database_url, tmp_path):
+def app(database_url, tmp_path, pki_dir):
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
             "STORAGE_DIR": str(tmp_path / "storage"),
             "SECRET_KEY": "test-secret",
+            "PKI_DIR": str(pki_dir),
         }
     )
     yield app

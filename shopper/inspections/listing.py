@@ -24,6 +24,7 @@ def list_page(template: str, choices: dict):
         sub_branch_id=_int_arg("sub_branch"),
         outlet_id=_int_arg("outlet"),
         band=request.args.get("band") or None,
+        status=request.args.get("status") or None,
     )
     page = max(request.args.get("page", type=int) or 1, 1)
     rows, total = service.search(

@@ -33,14 +33,15 @@ class Mode(StrEnum):
 
 class Status(StrEnum):
     DRAFT = "draft"
-    SUBMITTED = "submitted"
+    SUBMITTED = "submitted"  # waiting for head office's check
+    RELEASED = "released"  # checked: visible to the outlet, counts in results
 
 
 class Inspection(Base):
     __tablename__ = "inspections"
     __table_args__ = (
         CheckConstraint("mode IN ('on_site', 'video')", name="mode"),
-        CheckConstraint("status IN ('draft', 'submitted')", name="status"),
+        CheckConstraint("status IN ('draft', 'submitted', 'released')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,20 +75,51 @@ class Inspection(Base):
     checkin_band: Mapped[str | None] = mapped_column(String(10))
     checkin_at: Mapped[datetime | None]
     attested_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     assignment: Mapped[Assignment] = relationship()
     period: Mapped[Period] = relationship()
     outlet: Mapped[Outlet] = relationship()
-    inspector: Mapped[User] = relationship()
+    inspector: Mapped[User] = relationship(foreign_keys=[inspector_id])
     checklists: Mapped[list[InspectionChecklist]] = relationship(
         order_by="InspectionChecklist.position", cascade="all, delete-orphan"
     )
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     section_scores: Mapped[list[SectionScore]] = relationship(cascade="all, delete-orphan")
 
+    submissions: Mapped[list[Submission]] = relationship(
+        order_by="Submission.n", cascade="all, delete-orphan"
+    )
+
     @property
     def submitted(self) -> bool:
-        return self.status == Status.SUBMITTED
+        """Frozen: submitted and waiting for the check, or released."""
+        return self.status in (Status.SUBMITTED, Status.RELEASED)
+
+    @property
+    def released(self) -> bool:
+        return self.status == Status.RELEASED
+
+
+class Submission(Base):
+    """Each time the inspector submitted, with its score; a return to the inspector keeps it."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("inspection_id", "n"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    n: Mapped[int]
+    submitted_at: Mapped[datetime]
+    score: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    band: Mapped[str | None] = mapped_column(String(30))
+    red_line_failed: Mapped[bool | None]
+    returned_at: Mapped[datetime | None]
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+
+    returned_by: Mapped[User | None] = relationship()
 
 
 class InspectionChecklist(Base):

@@ -32,6 +32,7 @@ from shopper.inspections.models import (
     Mode,
     SectionScore,
     Status,
+    Submission,
 )
 from shopper.org.models import Outlet
 from shopper.periods.models import Assignment, Period
@@ -346,6 +347,22 @@ def submit(
     version_of = {p.checklist.code: p.version.id for p in pins}
     inspection.status = Status.SUBMITTED
     inspection.submitted_at = inspection.attested_at = utcnow()
+    set_score(inspection, card, version_of)
+    inspection.submissions.append(
+        Submission(
+            n=len(inspection.submissions) + 1,
+            submitted_at=inspection.submitted_at,
+            score=inspection.score,
+            band=inspection.band,
+            red_line_failed=inspection.red_line_failed,
+        )
+    )
+    session.flush()
+    return card
+
+
+def set_score(inspection: Inspection, card: scoring.ScoreCard, version_of: dict) -> None:
+    """Store a score card on the inspection: what rankings and results read."""
     inspection.score = card.score
     inspection.band = card.band.code if card.band else None
     inspection.red_line_failed = bool(card.red_line_failures)
@@ -361,8 +378,67 @@ def submit(
         )
         for s in card.sections
     ]
+
+
+def _move(session: Session, inspection: Inspection, before: Status, after: Status) -> None:
+    """Change the status only from `before`, under the row's lock (a racing click loses)."""
+    result = session.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.status == before)
+        .values(status=after)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Refused("not_waiting_for_release", 409)
+    session.refresh(inspection, ["status"])
+
+
+def release(session: Session, user: User | None, inspection: Inspection) -> None:
+    """Head office's check passed: the inspection counts and its outlet sees it.
+    `user` is None for a release on submit (SHOPPER_AUTO_RELEASE).
+
+    Raises Refused("not_waiting_for_release", 409) unless it is submitted and not released.
+    """
+    _move(session, inspection, Status.SUBMITTED, Status.RELEASED)
+    inspection.released_at = utcnow()
+    inspection.released_by_id = user.id if user else None
     session.flush()
-    return card
+
+
+MAX_REASON = 2000
+
+
+def return_to_inspector(session: Session, user: User, inspection: Inspection, reason: str) -> None:
+    """Send a submitted (not yet released) inspection back to its inspector as a draft.
+
+    The submission and its score stay in the history with the reason. Raises
+    Refused("reason_required") for an empty reason, Refused("reason_too_long"), and
+    Refused("not_waiting_for_release", 409) once released or while a draft.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refused("reason_required")
+    if len(reason) > MAX_REASON:
+        raise Refused("reason_too_long", 400, limit=MAX_REASON)
+    _move(session, inspection, Status.SUBMITTED, Status.DRAFT)
+    latest = inspection.submissions[-1] if inspection.submissions else None
+    if latest is not None:
+        latest.returned_at = utcnow()
+        latest.returned_by_id = user.id
+        latest.return_reason = reason
+    inspection.submitted_at = inspection.attested_at = None
+    inspection.score = inspection.band = inspection.red_line_failed = None
+    inspection.points_earned = inspection.points_applicable = None
+    inspection.section_scores = []
+    session.flush()
+
+
+def returned(inspection: Inspection) -> Submission | None:
+    """The latest submission if head office returned it and the inspector has not resubmitted."""
+    latest = inspection.submissions[-1] if inspection.submissions else None
+    if latest is not None and latest.returned_at and inspection.status == Status.DRAFT:
+        return latest
+    return None
 
 
 def visible_to(user: User) -> Select:
@@ -373,10 +449,10 @@ def visible_to(user: User) -> Select:
         return query
     if role is Role.INSPECTOR:
         return query.where(Inspection.inspector_id == user.id)
-    submitted = query.where(Inspection.status == Status.SUBMITTED)
+    released = query.where(Inspection.status == Status.RELEASED)
     if role is Role.OUTLET_MANAGER:
-        return submitted.where(Inspection.outlet_id == user.outlet_id)
-    return submitted.join(Outlet, Inspection.outlet_id == Outlet.id).where(
+        return released.where(Inspection.outlet_id == user.outlet_id)
+    return released.join(Outlet, Inspection.outlet_id == Outlet.id).where(
         Outlet.sub_branch_id == user.sub_branch_id
     )
 
@@ -395,6 +471,7 @@ class Filters:
     sub_branch_id: int | None = None
     outlet_id: int | None = None
     band: str | None = None
+    status: str | None = None
 
 
 def search(
@@ -414,6 +491,8 @@ def search(
         )
     if filters.band:
         query = query.where(Inspection.band == filters.band)
+    if filters.status:
+        query = query.where(Inspection.status == filters.status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())

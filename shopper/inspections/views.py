@@ -38,6 +38,7 @@ from shopper.inspections.forms import (
     VisitForm,
 )
 from shopper.inspections.review import review_data
+from shopper.notices import service as notices
 from shopper.photos import service as photos
 from shopper.refusals import Refused
 
@@ -103,6 +104,7 @@ def fill(inspection_id: int):
         checklists=lists,
         state=pages.fill_state(lists),
         visit=visits.visit_data(inspection),
+        returned=getattr(service.returned(inspection), "return_reason", None),
         answered=answered,
         total=total,
     )
@@ -234,6 +236,15 @@ def submit(inspection_id: int):
             raise
         flash(refusal_message(refusal), "error")
         return _review_page(inspection, refusal.status, form)
+    if card is not None and current_app.config["AUTO_RELEASE"]:
+        # the bank skips head office's check: released (and its notice issued) at once
+        notices.release(
+            db.session,
+            photos.storage(),
+            None,
+            inspection,
+            notices.Settings.from_config(current_app.config),
+        )
     if wants_json():
         return jsonify(
             submitted=True,
@@ -281,6 +292,42 @@ def checkin(inspection_id: int):
     return redirect(url_for("inspect.fill", inspection_id=inspection.id, _anchor="visit"))
 
 
+def release_data(inspection) -> dict:
+    """The check before release, the notice, and the history of the score."""
+    zone = inspection.outlet.timezone
+    notice = notices.current_notice(db.session, inspection)
+    return {
+        "released_at": pages.local(inspection.released_at, zone),
+        "notice": {"id": notice.id, "number": notice.number} if notice else None,
+        "failed": any(
+            a.result == "fail" for a in service.answer_map(db.session, inspection).values()
+        ),
+        "history": [
+            {
+                "n": s.n,
+                "submitted_at": pages.local(s.submitted_at, zone),
+                "score": s.score,
+                "band": s.band,
+                "returned_at": pages.local(s.returned_at, zone),
+                "returned_by": s.returned_by.display_name if s.returned_by else "",
+                "reason": s.return_reason,
+            }
+            for s in inspection.submissions
+        ],
+        "revisions": [
+            {
+                "at": pages.local(r.at, zone),
+                "before": r.score_before,
+                "after": r.score_after,
+                "band_after": r.band_after,
+                "by": r.decided_by.display_name,
+                "reason": r.reason,
+            }
+            for r in notices.revisions_of(db.session, inspection.id)
+        ],
+    }
+
+
 @shared.get("/<int:inspection_id>")
 @signed_in
 def show(inspection_id: int):
@@ -293,6 +340,7 @@ def show(inspection_id: int):
     return render_template(
         "inspections/show.html",
         inspection=pages.header(inspection),
+        release=release_data(inspection),
         checklists=lists,
         answered=answered,
         total=total,

@@ -16,9 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
-from PIL import Image
+from PIL import Image, ImageFile
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+# WeasyPrint switches on Pillow's LOAD_TRUNCATED_IMAGES for the whole process when imported;
+# the photo pipeline must see truncated uploads as damaged, so switch it back off (the only
+# images we render are our own data URIs).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,8 @@ class Outlet(Base):
     name: Mapped[str] = mapped_column(String(200))
     sub_branch_id: Mapped[int] = mapped_column(ForeignKey("sub_branches.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
+    # the language its notices are written in
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN", server_default="zh_CN")
     # where the outlet is, for the inspector's optional check-in on arrival
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))

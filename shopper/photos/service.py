@@ -102,19 +102,9 @@ def attach(
     client_captured_at = _client_capture_time(captured_at, zone)
     if source is not None and source not in SOURCES:
         raise Refused("photo_bad_source")
-    try:
-        processed = pipeline.process(
-            data, max_pixels=max_pixels, max_pixels_by_format=max_pixels_by_format, gate=gate
-        )
-    except pipeline.PhotoRejected as exc:
-        raise _refusal(exc) from exc
-    except pipeline.DecodesBusy as exc:
-        raise Refused("photo_busy", 503) from exc
-    keys = photo_keys(processed.sha256)
-    for variant, rendition in zip(
-        VARIANTS, (processed.main, processed.print_copy, processed.thumb), strict=True
-    ):
-        store.put(keys[variant], rendition.data)
+    processed = store_photo(
+        store, data, max_pixels=max_pixels, max_pixels_by_format=max_pixels_by_format, gate=gate
+    )
     # locked only now, so the slow decoding above holds no database lock
     lock_draft(session, inspection)
     taken = processed.captured_at or client_captured_at
@@ -137,6 +127,33 @@ def attach(
     session.add(photo)
     session.flush()
     return photo
+
+
+def store_photo(
+    store: Storage,
+    data: bytes,
+    *,
+    max_pixels: int = pipeline.MAX_PIXELS,
+    max_pixels_by_format: Mapping[str, int] = pipeline.MAX_PIXELS_BY_FORMAT,
+    gate: pipeline.DecodeGate | None = None,
+) -> pipeline.ProcessedPhoto:
+    """Validate and normalise a photo and write its three renditions (before any row points
+    at them). Raises Refused("photo_<reason>") or Refused("photo_busy", 503); then nothing
+    is written."""
+    try:
+        processed = pipeline.process(
+            data, max_pixels=max_pixels, max_pixels_by_format=max_pixels_by_format, gate=gate
+        )
+    except pipeline.PhotoRejected as exc:
+        raise _refusal(exc) from exc
+    except pipeline.DecodesBusy as exc:
+        raise Refused("photo_busy", 503) from exc
+    keys = photo_keys(processed.sha256)
+    for variant, rendition in zip(
+        VARIANTS, (processed.main, processed.print_copy, processed.thumb), strict=True
+    ):
+        store.put(keys[variant], rendition.data)
+    return processed
 
 
 def remove(session: Session, inspection: Inspection, photo_id: int) -> None:

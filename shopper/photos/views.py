@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from shopper.auth.access import signed_in
 from shopper.extensions import db
+from shopper.notices import service as notices
 from shopper.photos import service
 from shopper.photos.storage import photo_keys
 
@@ -21,7 +22,10 @@ CACHE = "private, max-age=31536000, immutable"
 @bp.get("/<sha256>/<any(main, print, thumb):variant>.jpg")
 @signed_in
 def file(sha256: str, variant: str):
-    if not SHA256.match(sha256) or not service.may_view(db.session, current_user, sha256):
+    if not SHA256.match(sha256) or not (
+        service.may_view(db.session, current_user, sha256)
+        or notices.may_view_photo(db.session, current_user, sha256)
+    ):
         abort(404)
     store = service.storage()
     key = photo_keys(sha256)[variant]
