@@ -56,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     from shopper.branch.views import bp as branch
     from shopper.inspections.views import bp as inspect
     from shopper.inspections.views import shared as inspections
+    from shopper.notices.ledger_views import bp as ledger
     from shopper.notices.views import bp as notices
     from shopper.notices.views import verify_bp as verify
     from shopper.office.views import bp as office
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (assets, auth, inspect, inspections, photos, office, branch, notices, verify):
         app.register_blueprint(blueprint)
+    app.register_blueprint(ledger)
 
 
 class SessionInterface(SecureCookieSessionInterface):
