@@ -68,6 +68,59 @@ def setup(ctx: click.Context) -> None:
     ctx.invoke(seed_demo)
 
 
+@click.command("verify-notice")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_notice(file: Path) -> None:
+    """Say whether FILE is a genuine notice; exit 0 only when it is."""
+    from shopper.notices.verification import check
+
+    verdict = check(db.session, current_app.config, file.read_bytes())
+    status = verdict["status"]
+    if status == "genuine":
+        state = (
+            f"superseded by {verdict['superseded_by']}" if verdict["superseded_by"] else "current"
+        )
+        to = verdict["outlet"] or verdict["sub_branch"]
+        click.echo(
+            f"genuine: notice {verdict['number']} to {to}, issued {verdict['issued_on']}, {state}"
+        )
+        return
+    words = {
+        "altered": "altered: changed or added to after it was signed",
+        "not_ours": "not signed by us",
+        "unknown": "unknown notice: our signature, but not a file we issued",
+        "not_pdf": "not a PDF",
+        "empty": "not a PDF: the file is empty",
+        "too_large": "not a notice: the file is too large",
+    }
+    click.echo(words.get(status, status), err=True)
+    sys.exit(1)
+
+
+@click.command("issue-notices")
+@with_appcontext
+@click.option("--period", "period_code", required=True, help="e.g. 2026Q4")
+@click.option("--workers", type=int, default=None, help="processes (default: every CPU core)")
+def issue_notices(period_code: str, workers: int | None) -> None:
+    """Issue and sign every due notice of a period (outlet and sub-branch notices)."""
+    from shopper.notices import bulk
+
+    try:
+        made, skipped, failed = bulk.issue_period(
+            db.session, current_app, period_code, workers=workers
+        )
+    except LookupError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    db.session.commit()
+    click.echo(f"{made} issued, {skipped} skipped (issued before), {len(failed)} failed")
+    for what, reason in failed:
+        click.echo(f"  failed: {what}: {reason}", err=True)
+    if failed:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (init_db, load_checklists, seed_demo, setup):
+    for command in (init_db, load_checklists, seed_demo, setup, verify_notice, issue_notices):
         app.cli.add_command(command)

@@ -24,8 +24,10 @@ from shopper.core.scoring import bands_from_config
 from shopper.inspections import service as inspections
 from shopper.inspections import visit as visits
 from shopper.inspections.models import Inspection
+from shopper.notices import service as notices
 from shopper.org.models import Agency, Outlet, SubBranch
 from shopper.periods.models import Assignment, Period
+from shopper.photos import service as photos
 
 SUB_BRANCHES = [
     ("SB01", "城东支行", ["解放路", "人民广场", "东湖", "新城"]),
@@ -101,7 +103,7 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         logins.append((role.value, username, password))
         return user
 
-    account("admin", "总行服务质量办公室", Role.ADMIN)
+    admin = account("admin", "总行服务质量办公室", Role.ADMIN)
     inspector1 = account("inspector1", "神秘人 张", Role.INSPECTOR, agency=agency)
     inspector2 = account("inspector2", "神秘人 李", Role.INSPECTOR, agency=agency)
     account("outlet12", f"{outlets[11].name}负责人", Role.OUTLET_MANAGER, outlet=outlets[11])
@@ -119,7 +121,8 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     ]
     session.add_all(assignments)
     session.flush()
-    _submit_examples(session, inspector2, assignments[9:], config)
+    examples = _submit_examples(session, inspector2, assignments[8:], config)
+    _check_examples(session, admin, examples, config)
 
     instance.mkdir(parents=True, exist_ok=True)
     logins_path.write_text("".join("\t".join(row) + "\n" for row in logins))
@@ -127,16 +130,36 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     return logins
 
 
+# what head office's check did with each example: released (with its notice), still waiting
+# for release, returned to the inspector, released (outlet12's: its demo manager answers it)
+EXAMPLE_CHECKS = ("released", "waiting", "returned", "released")
+
+
+def _check_examples(
+    session: Session, admin: User, examples: list[Inspection], config: dict[str, Any]
+) -> None:
+    settings = notices.Settings.from_config(config)
+    store = photos.storage()
+    for check, inspection in zip(EXAMPLE_CHECKS, examples, strict=False):
+        if check == "released":
+            notices.release(session, store, admin, inspection, settings)
+        elif check == "returned":
+            notices.return_to_inspector(
+                session, admin, inspection, "第 3 项的说明与照片不符，请核对后重新提交。"
+            )
+
+
 def _submit_examples(
     session: Session, inspector: User, assignments: list[Assignment], config: dict[str, Any]
-) -> None:
+) -> list[Inspection]:
     """A few submitted inspections so every role's screens show something."""
     versions = latest_versions(session, config["CHECKLIST_ORDER"])
     if not versions:
-        return
+        return []
     bands = bands_from_config(config["SCORE_BANDS"])
     rng = random.Random(2026)
-    for fail_rate, assignment in zip((0.04, 0.12, 0.25), assignments, strict=False):
+    made = []
+    for fail_rate, assignment in zip((0.04, 0.12, 0.1, 0.25), assignments, strict=False):
         inspection = inspections.start(session, inspector, assignment.id, "on_site", versions)
         for pin in inspections.pinned(inspection):
             for item in pin.checklist.items:
@@ -154,6 +177,8 @@ def _submit_examples(
                 )
         _record_visit(session, inspector, inspection, rng)
         inspections.submit(session, inspector, inspection, bands, attested=True)
+        made.append(inspection)
+    return made
 
 
 def _outlet_codes() -> list[str]:

@@ -111,3 +111,15 @@ def submit(client, inspection_id: int, *, attest: bool = True, confirm: bool = T
     if confirm:
         data["confirm"] = "yes"
     return client.post(f"/inspect/{inspection_id}/submit", data, **kw)
+
+
+def release(app, inspection_id: int) -> None:
+    """Mark a submitted inspection released (head office's check), without its notice."""
+    from shopper.db import utcnow
+
+    with app.app_context():
+        inspection = db.session.get(Inspection, inspection_id)
+        assert inspection.status == "submitted"
+        inspection.status = "released"
+        inspection.released_at = utcnow()
+        db.session.commit()

@@ -1,8 +1,13 @@
 """Every route × every role → the expected status. A new route without a row here fails."""
 
+import uuid
+
 import pytest
+from sqlalchemy import select
 
 from shopper.auth.access import access_of
+from shopper.extensions import db
+from shopper.notices.models import Finding, FindingResponse, Notice
 from tests.conftest import Client
 from tests.factories import answer_all, items, jpeg, start, submit, upload
 
@@ -179,6 +184,145 @@ EXPECTED = {
         outlet_manager3=200,
         sub_branch_manager=200,
     ),
+    # ---- release, notices, the rectification loop, verification (issue 13) ----
+    ("GET", "/notices/"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=200,
+        outlet_manager3=200,
+        sub_branch_manager=200,
+    ),
+    ("GET", "/notices/{notice}"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=200,
+        outlet_manager3=404,
+        sub_branch_manager=200,
+    ),
+    ("GET", "/notices/{notice}/pdf"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=200,
+        outlet_manager3=404,
+        sub_branch_manager=200,
+    ),
+    ("POST", "/notices/findings/{finding}/respond"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=400,
+        outlet_manager3=404,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/notices/responses/{response}/comment"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=400,
+    ),
+    ("POST", "/notices/responses/{response}/decide"): dict(
+        anonymous=302,
+        admin=400,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/notices/{notice}/acknowledge"): dict(
+        anonymous=302,
+        admin=403,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=302,
+        outlet_manager3=404,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/verify/"): dict.fromkeys(ROLES, 200),
+    ("GET", "/verify/{number}"): dict.fromkeys(ROLES, 200),
+    ("POST", "/verify/"): dict.fromkeys(ROLES, 400),  # no file
+    ("POST", "/office/inspections/{submitted}/release"): dict(
+        anonymous=302,
+        admin=409,
+        inspector=403,
+        inspector2=403,  # released already
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/inspections/{submitted}/return"): dict(
+        anonymous=302,
+        admin=400,
+        inspector=403,
+        inspector2=403,  # no reason
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/inspections/release"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=403,
+        inspector2=403,  # nothing ticked
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/inspections/{draft}/notice"): dict(
+        anonymous=302,
+        admin=409,
+        inspector=403,
+        inspector2=403,  # not released
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/sub-branch-notices"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/sub-branch-notices"): dict(
+        anonymous=302,
+        admin=400,
+        inspector=403,
+        inspector2=403,  # no period or range
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/findings/"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/findings/export.xlsx"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
     ("POST", "/logout"): dict(
         anonymous=302,
         admin=302,
@@ -193,13 +337,33 @@ EXPECTED = {
 
 @pytest.fixture
 def objects(login, world, app):
+    """The inspector's O1 inspection, one item failed, released with its notice; the outlet
+    manager's answer to that finding; a draft of O2."""
     c = login("inspector")
     submitted = start(c, world.assignment_ids["inspector"][0])
-    answer_all(c, app, submitted)
+    failed = next(
+        code
+        for _v, code, item in items(app, submitted)
+        if not item.red_line and not item.photo_required_on_fail
+    )
+    answer_all(c, app, submitted, lambda item: "fail" if item.code == failed else "pass")
     version, code, _ = items(app, submitted)[0]
     photo = upload(c, submitted, version, code, jpeg()).json
     assert submit(c, submitted).status_code == 302
     draft = start(c, world.assignment_ids["inspector"][1])
+    assert login("admin").post(f"/office/inspections/{submitted}/release").status_code == 302
+    with app.app_context():
+        notice = db.session.scalars(select(Notice)).one()
+        finding = db.session.scalars(select(Finding)).one()
+        ids = {"notice": notice.id, "number": notice.number, "finding": finding.id}
+    manager = login("outlet_manager")
+    answered = manager.post(
+        f"/notices/findings/{ids['finding']}/respond",
+        {"uuid": str(uuid.uuid4()), "kind": "rectified", "note": "Fixed"},
+    )
+    assert answered.status_code == 302
+    with app.app_context():
+        ids["response"] = db.session.scalars(select(FindingResponse)).one().id
     return {
         "submitted": submitted,
         "draft": draft,
@@ -208,6 +372,7 @@ def objects(login, world, app):
         "sha": photo["thumb"].split("/")[2],
         "variant": "thumb",
         "lang": "en",
+        **ids,
     }
 
 

@@ -2,12 +2,14 @@
 
 from itertools import combinations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from shopper import demo
+from shopper.auth.models import User
 from shopper.core.geo import NEAR_METRES, Point, distance_metres
 from shopper.extensions import db
 from shopper.inspections.models import Inspection
+from shopper.notices.models import Finding, Notice
 from shopper.org.models import Outlet
 from tests.conftest import ROOT
 
@@ -36,13 +38,26 @@ def test_the_demo_outlets_are_a_few_km_apart_in_hangzhou(app, tmp_path):
 def test_the_example_inspections_have_a_visit_record_and_an_attestation(app, tmp_path):
     seed(app, tmp_path)
     with app.app_context():
-        examples = db.session.scalars(select(Inspection)).all()
-        assert len(examples) == 3
+        examples = db.session.scalars(select(Inspection).order_by(Inspection.id)).all()
+        assert [i.status for i in examples] == ["released", "submitted", "draft", "released"]
+        returned = examples[2]
+        assert returned.submissions[0].return_reason and returned.score is None
         for inspection in examples:
-            assert inspection.submitted and inspection.attested_at is not None
+            assert inspection.submissions[0].score is not None
             assert inspection.arrived_at < inspection.ticket_at <= inspection.called_at
             assert inspection.called_at < inspection.departed_at
             assert inspection.checkin_band == "near"
+
+
+def test_the_demo_outlet_manager_has_a_signed_notice_to_answer(app, tmp_path):
+    seed(app, tmp_path)
+    with app.app_context():
+        manager = db.session.scalar(select(User).where(User.username == "outlet12"))
+        notices = db.session.scalars(
+            select(Notice).where(Notice.outlet_id == manager.outlet_id)
+        ).all()
+        assert len(notices) == 1 and notices[0].number.startswith("ZG-")
+        assert db.session.scalar(select(func.count()).select_from(Finding)) >= 2
 
 
 def test_seeding_again_places_outlets_that_have_no_location(app, tmp_path):

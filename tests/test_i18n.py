@@ -23,6 +23,8 @@ def extracted(tmp_path) -> set:
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "lazy_pgettext:1c,2",
             "-o",
             str(pot),
             "--no-location",
@@ -32,14 +34,14 @@ def extracted(tmp_path) -> set:
         check=True,
     )
     with pot.open("rb") as f:
-        return {m.id for m in read_po(f) if m.id}
+        return {(m.context, m.id) for m in read_po(f) if m.id}
 
 
 def test_every_message_has_a_chinese_translation(tmp_path):
     with (CATALOG / "messages.po").open("rb") as f:
         catalog = read_po(f)
     translated = {
-        m.id
+        (m.context, m.id)
         for m in catalog
         if m.id and not m.fuzzy and all(m.string if isinstance(m.string, tuple) else [m.string])
     }
@@ -53,7 +55,7 @@ def _key(value):
 
 def test_the_compiled_catalog_is_up_to_date():
     with (CATALOG / "messages.po").open("rb") as f:
-        po = {_key(m.id): _key(m.string) for m in read_po(f) if m.id}
+        po = {(m.context, _key(m.id)): _key(m.string) for m in read_po(f) if m.id}
     with (CATALOG / "messages.mo").open("rb") as f:
-        mo = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
+        mo = {(m.context, _key(m.id)): _key(m.string) for m in read_mo(f) if m.id}
     assert po == mo, "run: pybabel compile -d shopper/translations"

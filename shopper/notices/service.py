@@ -424,13 +424,6 @@ def outlet_context(
     }
 
 
-def _sign(context: dict[str, Any], lang: str, settings: Settings) -> bytes:
-    settings.ready()
-    return signing.render_and_sign(
-        context, lang, settings.signer_args, {"tsa_url": settings.tsa_url}
-    )
-
-
 def store_notice(store: Storage, pdf: bytes) -> tuple[str, str]:
     """Write the PDF (before any row points at it); its SHA-256 and storage key."""
     sha = hashlib.sha256(pdf).hexdigest()
@@ -439,20 +432,39 @@ def store_notice(store: Storage, pdf: bytes) -> tuple[str, str]:
     return sha, key
 
 
-def issue_outlet_notice(
+@dataclass
+class Prepared:
+    """A notice ready to render: its number and context, and the row's fields."""
+
+    context: dict[str, Any]
+    lang: str
+    fields: dict[str, Any]
+    supersedes: Notice | None = None
+
+    def html(self) -> str:
+        return document.render_html(self.context, self.lang)
+
+    def sign_kwargs(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "signer_name": self.context["issuer"],
+            "reason": self.context["number"],
+            "location": self.context["bank"],
+            "labels": document.stamp_labels(self.lang),
+            "tsa_url": settings.tsa_url,
+        }
+
+
+def prepare_outlet_notice(
     session: Session,
     store: Storage,
-    user: User | None,
     inspection: Inspection,
     settings: Settings,
     *,
     supersedes: Notice | None = None,
-    pdf_maker: Any = None,
-) -> Notice:
-    """Issue (render, sign, store) the outlet's notice of a released inspection.
+) -> Prepared:
+    """Number and context of the outlet's notice of a released inspection.
 
-    Raises Refused("not_released", 409) and Refused("no_findings", 409). A notice is never
-    regenerated: with `supersedes` a new number is made that names the older notice.
+    Raises Refused("not_released", 409) and Refused("no_findings", 409).
     """
     if inspection.status != Status.RELEASED:
         raise Refused("not_released", 409)
@@ -471,22 +483,49 @@ def issue_outlet_notice(
             supersedes=supersedes.number if supersedes else None,
             issued_on=today,
         )
-    pdf = (pdf_maker or _sign)(context, lang, settings)
-    return _record(
-        session,
-        store,
-        user,
-        pdf,
-        number=number,
-        kind=Kind.OUTLET,
-        sub_branch_id=inspection.outlet.sub_branch_id,
-        outlet_id=inspection.outlet_id,
-        inspection_id=inspection.id,
-        period_id=inspection.period_id,
-        lang=lang,
-        deadline=date.fromisoformat(context["deadline"]) if context["deadline"] else None,
-        supersedes=supersedes,
+    fields = {
+        "number": number,
+        "kind": Kind.OUTLET,
+        "sub_branch_id": inspection.outlet.sub_branch_id,
+        "outlet_id": inspection.outlet_id,
+        "inspection_id": inspection.id,
+        "period_id": inspection.period_id,
+        "lang": lang,
+        "deadline": date.fromisoformat(context["deadline"]) if context["deadline"] else None,
+    }
+    return Prepared(context, lang, fields, supersedes)
+
+
+def sign_prepared(prepared: Prepared, settings: Settings) -> bytes:
+    """Render and sign in this process (the bulk command signs in worker processes)."""
+    settings.ready()
+    return signing.pdf_and_sign_from_html(
+        prepared.html(), settings.signer_args, prepared.sign_kwargs(settings)
     )
+
+
+def record_prepared(
+    session: Session, store: Storage, user: User | None, prepared: Prepared, pdf: bytes
+) -> Notice:
+    return _record(session, store, user, pdf, supersedes=prepared.supersedes, **prepared.fields)
+
+
+def issue_outlet_notice(
+    session: Session,
+    store: Storage,
+    user: User | None,
+    inspection: Inspection,
+    settings: Settings,
+    *,
+    supersedes: Notice | None = None,
+) -> Notice:
+    """Issue (render, sign, store) the outlet's notice of a released inspection.
+
+    Raises Refused("not_released", 409) and Refused("no_findings", 409). A notice is never
+    regenerated: with `supersedes` a new number is made that names the older notice.
+    """
+    prepared = prepare_outlet_notice(session, store, inspection, settings, supersedes=supersedes)
+    return record_prepared(session, store, user, prepared, sign_prepared(prepared, settings))
 
 
 def _record(session: Session, store: Storage, user: User | None, pdf: bytes, **fields) -> Notice:
@@ -620,19 +659,16 @@ def sub_branch_contexts(
     return result
 
 
-def issue_sub_branch_notices(
+def prepare_sub_branch_notices(
     session: Session,
-    store: Storage,
-    user: User | None,
     span: Range,
     settings: Settings,
     *,
     lang: str = "zh_CN",
     skip_issued: bool = False,
-    pdf_maker: Any = None,
-) -> list[Notice]:
-    """Issue one signed 检查整改书 per sub-branch for `span` (a period or a date range)."""
-    made = []
+) -> list[Prepared]:
+    """One 检查整改书 per sub-branch for `span` (a period or a date range), numbered."""
+    prepared = []
     for branch, context, _mine in sub_branch_contexts(session, span, settings, lang=lang):
         if (
             skip_issued
@@ -653,26 +689,36 @@ def issue_sub_branch_notices(
             "number": number,
             "verify_url": f"{settings.public_url}/verify/{number}",
         }
-        pdf = (pdf_maker or _sign)(context, lang, settings)
-        made.append(
-            _record(
-                session,
-                store,
-                user,
-                pdf,
-                number=number,
-                kind=Kind.SUB_BRANCH,
-                sub_branch_id=branch.id,
-                outlet_id=None,
-                inspection_id=None,
-                period_id=span.period.id if span.period else None,
-                range_start=span.start,
-                range_end=span.end,
-                lang=lang,
-                deadline=date.fromisoformat(context["deadline"]) if context["deadline"] else None,
-            )
-        )
-    return made
+        fields = {
+            "number": number,
+            "kind": Kind.SUB_BRANCH,
+            "sub_branch_id": branch.id,
+            "outlet_id": None,
+            "inspection_id": None,
+            "period_id": span.period.id if span.period else None,
+            "range_start": span.start,
+            "range_end": span.end,
+            "lang": lang,
+            "deadline": date.fromisoformat(context["deadline"]) if context["deadline"] else None,
+        }
+        prepared.append(Prepared(context, lang, fields))
+    return prepared
+
+
+def issue_sub_branch_notices(
+    session: Session,
+    store: Storage,
+    user: User | None,
+    span: Range,
+    settings: Settings,
+    *,
+    lang: str = "zh_CN",
+) -> list[Notice]:
+    """Issue one signed 检查整改书 per sub-branch for `span`."""
+    return [
+        record_prepared(session, store, user, p, sign_prepared(p, settings))
+        for p in prepare_sub_branch_notices(session, span, settings, lang=lang)
+    ]
 
 
 # ---- the rectification loop -------------------------------------------------------------
@@ -791,8 +837,6 @@ def decide(
     decision: str,
     reason: str,
     settings: Settings,
-    *,
-    pdf_maker: Any = None,
 ) -> Notice | None:
     """Head office decides an answer. A rejected fix or a dismissed dispute sends the finding
     back to the outlet; an upheld dispute withdraws it, revises the score (the original is
@@ -842,7 +886,7 @@ def decide(
         ]
         if remaining and notice is not None:
             reissued = issue_outlet_notice(
-                session, store, user, inspection, settings, supersedes=notice, pdf_maker=pdf_maker
+                session, store, user, inspection, settings, supersedes=notice
             )
             notice = reissued
     if notice is not None and all(

@@ -17,7 +17,7 @@ from shopper.inspections import visit as visits
 from shopper.inspections.models import ClientWrite, Inspection
 from shopper.org.models import Outlet
 from shopper.photos.models import Photo
-from tests.factories import answer_all, counts, items, jpeg, start, submit, upload
+from tests.factories import answer_all, counts, items, jpeg, release, start, submit, upload
 
 ZONE = ZoneInfo("Asia/Shanghai")
 VISIT_COLUMNS = (*visits.FIELDS, "checkin_band", "checkin_at")
@@ -328,6 +328,7 @@ def submitted_with_visit(c, app, iid, photos=()) -> None:
         version, code, _ = items(app, iid)[0]
         assert upload(c, iid, version, code, data).status_code == 201
     assert submit(c, iid).status_code == 302
+    release(app, iid)
 
 
 @pytest.mark.parametrize("role", ["admin", "inspector", "outlet_manager", "sub_branch_manager"])

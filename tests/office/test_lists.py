@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from tests.factories import answer_all, start, submit
+from tests.factories import answer_all, release, start, submit
 
 
 def listed(response) -> list[str]:
@@ -25,6 +25,8 @@ def submitted(login, world, app):
     three = start(c2, world.assignment_ids["inspector2"][0])
     answer_all(c2, app, three, lambda item: "fail" if not item.photo_required_on_fail else "pass")
     assert submit(c2, three).status_code == 302
+    release(app, one)
+    release(app, three)
     return {"one": one, "draft": draft, "three": three}
 
 

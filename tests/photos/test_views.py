@@ -17,6 +17,7 @@ from tests.factories import (
     gps_exif,
     items,
     jpeg,
+    release,
     start,
     submit,
     upload,
@@ -190,6 +191,8 @@ def test_photo_files_are_served_only_to_those_who_may_see_the_inspection(draft, 
     assert login("outlet_manager").get(thumb).status_code == 404  # still a draft
     answer_all(c, app, iid, lambda item: "pass")
     assert submit(c, iid).status_code == 302
+    assert login("outlet_manager").get(thumb).status_code == 404  # waiting for release
+    release(app, iid)
     assert login("outlet_manager").get(thumb).status_code == 200
     assert login("outlet_manager3").get(thumb).status_code == 404
 
