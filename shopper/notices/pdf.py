@@ -34,7 +34,7 @@ SIGNATURE_ANCHOR_END = "signature-field-end"
 # make a notice with ten photos over 1 MB and cost WeasyPrint's HTML parser ~20 ms each.
 # Halved by the JPEG decoder (cheap: no full decode), they still print at ~300 dpi.
 THUMBNAIL_SIDE = 500
-THUMBNAIL_QUALITY = 80
+THUMBNAIL_QUALITY = 75
 _CSS_PX_TO_PT = 0.75
 
 
@@ -141,7 +141,9 @@ def thumbnail_uri(uri: str, side: int = THUMBNAIL_SIDE) -> str:
         with Image.open(io.BytesIO(base64.b64decode(payload))) as image:
             if max(image.size) <= side:
                 return uri
-            image.draft("RGB", (side, side))
+            scale = side / max(image.size)
+            # the decoder's scaling keeps both sides at least the requested ones
+            image.draft("RGB", (int(image.width * scale), int(image.height * scale)))
             small = image.convert("RGB")
         if max(small.size) > side:
             small.thumbnail((side, side), Image.Resampling.BILINEAR)

@@ -30,7 +30,7 @@ from pyhanko.sign import fields, signers, timestamps
 from pyhanko.stamp import StaticStampStyle
 
 from shopper.notices import pdf as pdf_module
-from shopper.notices.pki import signer_for
+from shopper.notices.pki import signer_for, subject_text
 
 FIELD_NAME = "NoticeSignature"
 # Chinese labels by default; document.stamp_labels(lang) gives them in another language.
@@ -42,6 +42,9 @@ DEFAULT_LABELS = {
 }
 # When the HTML reserved no box: the bottom right of the last page, above the footer.
 FALLBACK_BOX = pdf_module.SignatureBox(page=-1, box=(300, 70, 560, 126))
+# room for the CMS signature without a timestamp: the chain (two certificates of ~1.5 KB),
+# a 3072-bit signature and the signed attributes need ~5 KB; a bank's longer chain fits
+_BYTES_RESERVED = 16 * 1024
 STAMP_SCALE = 4  # image pixels per PDF point: sharp when printed
 STAMP_COLOUR = (31, 58, 104)
 # fontconfig's answer would need a subprocess; these are the Debian paths of the fonts we use
@@ -109,7 +112,9 @@ def sign_pdf(
         new_field_spec=fields.SigFieldSpec(FIELD_NAME, on_page=box.page, box=box.box),
         system_time=signing_time,
     )
-    output = pdf_signer.sign_pdf(writer)
+    # a fixed reservation spares pyHanko a dummy signature to estimate the size (the TSA's
+    # token, a few KB, would need a dummy request to the TSA)
+    output = pdf_signer.sign_pdf(writer, bytes_reserved=None if tsa_url else _BYTES_RESERVED)
     return output.getvalue()
 
 
@@ -174,27 +179,6 @@ def _appearance_image(
         )
         y += size * 1.22
     return image
-
-
-_NAME_PARTS = (
-    ("common_name", "CN"),
-    ("organizational_unit_name", "OU"),
-    ("organization_name", "O"),
-    ("locality_name", "L"),
-    ("state_or_province_name", "ST"),
-    ("country_name", "C"),
-)
-
-
-def subject_text(name) -> str:
-    """An X.509 name (asn1crypto) as "CN=…, O=…, C=…", the most specific part first."""
-    values = name.native
-    parts = []
-    for key, short in _NAME_PARTS:
-        value = values.get(key)
-        if value:
-            parts.append(f"{short}={', '.join(value) if isinstance(value, list) else value}")
-    return ", ".join(parts) or name.human_friendly
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:

@@ -22,7 +22,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from shopper.notices.signing import subject_text
+from shopper.notices.pki import subject_text
 
 logger = logging.getLogger(__name__)
 

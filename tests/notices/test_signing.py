@@ -288,3 +288,19 @@ def test_a_configured_tsa_adds_a_timestamp(tsa_url, signer, root_pem, pki_dir):
     assert status.timestamp_validity is not None
     assert status.timestamp_validity.intact and status.timestamp_validity.trusted
     assert verify_notice(data, root_pem=root_pem, lookup=lambda sha: 1).status == "genuine"
+
+
+def test_the_signer_reads_its_key_once_not_per_signature(pki_dir, monkeypatch):
+    signer = pki.load_signer(pki_dir)
+    real = serialization.load_der_private_key
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(serialization, "load_der_private_key", counting)
+    kwargs = {"signer_name": "办公室", "reason": "N-1", "location": BANK}
+    for _ in range(2):
+        signing.pdf_and_sign(SMALL_HTML, signer, kwargs)
+    assert calls == [1]  # an RSA key costs ~170 ms to load and check
