@@ -1,0 +1,79 @@
+"""issue-notices (bulk, every core, idempotent) and verify-notice (exit code = verdict)."""
+
+from sqlalchemy import func, select
+
+from shopper.extensions import db
+from shopper.notices.models import Kind, Notice
+from tests.factories import answer_all, items, release, start, submit
+
+
+def released_with_failures(login, app, world):
+    """O1 and O2 (inspector) and O3 (inspector2), each with two failed items, released."""
+    made = []
+    for who, assignment in (
+        ("inspector", world.assignment_ids["inspector"][0]),
+        ("inspector", world.assignment_ids["inspector"][1]),
+        ("inspector2", world.assignment_ids["inspector2"][0]),
+    ):
+        c = login(who)
+        iid = start(c, assignment)
+        codes = [
+            code
+            for _v, code, item in items(app, iid)
+            if not item.red_line and not item.photo_required_on_fail
+        ][:2]
+        answer_all(c, app, iid, lambda item, codes=codes: "fail" if item.code in codes else "pass")
+        assert submit(c, iid).status_code == 302
+        release(app, iid)  # without its notice: the bulk command issues them
+        made.append(iid)
+    return made
+
+
+def count(app, kind):
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count()).select_from(Notice).where(Notice.kind == kind)
+        )
+
+
+def test_issue_notices_issues_every_due_notice_once(login, app, world):
+    released_with_failures(login, app, world)
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["issue-notices", "--period", "2026Q4", "--workers", "2"])
+    assert first.exit_code == 0, first.output
+    assert "5 issued, 0 skipped" in first.output  # three outlets, two sub-branches
+    assert count(app, Kind.OUTLET) == 3 and count(app, Kind.SUB_BRANCH) == 2
+    again = runner.invoke(args=["issue-notices", "--period", "2026Q4"])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip().endswith("0 issued, 5 skipped (issued before), 0 failed")
+    assert count(app, Kind.OUTLET) == 3 and count(app, Kind.SUB_BRANCH) == 2
+
+
+def test_issue_notices_for_an_unknown_period_says_so(app, world):
+    result = app.test_cli_runner().invoke(args=["issue-notices", "--period", "1999Q1"])
+    assert result.exit_code == 2 and "no period 1999Q1" in result.output
+
+
+def test_verify_notice_exits_zero_only_for_a_genuine_notice(login, app, world, tmp_path):
+    released_with_failures(login, app, world)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["issue-notices", "--period", "2026Q4"]).exit_code == 0
+    with app.app_context():
+        notice = db.session.scalars(select(Notice).where(Notice.kind == Kind.OUTLET)).first()
+        from shopper.notices import service
+        from shopper.photos.service import storage
+
+        data = service.pdf_of(storage(), notice)
+        number = notice.number
+    good = tmp_path / "good.pdf"
+    good.write_bytes(data)
+    result = runner.invoke(args=["verify-notice", str(good)])
+    assert result.exit_code == 0 and f"genuine: notice {number}" in result.output
+    appended = tmp_path / "appended.pdf"
+    appended.write_bytes(data + b"\n% appended\n")
+    result = runner.invoke(args=["verify-notice", str(appended)])
+    assert result.exit_code == 1 and "altered" in result.output
+    text = tmp_path / "text.pdf"
+    text.write_text("hello")
+    result = runner.invoke(args=["verify-notice", str(text)])
+    assert result.exit_code == 1 and "not a PDF" in result.output
