@@ -42,7 +42,9 @@ def _record(inspection_id: int):
 @bp.get("/inspections")
 @head_office
 def inspections():
-    return list_page("office/inspections.html", filter_choices(select(Outlet)))
+    choices = filter_choices(select(Outlet))
+    choices["statuses"] = [s.value for s in Status]
+    return list_page("office/inspections.html", choices)
 
 
 @bp.post("/inspections/<int:inspection_id>/release")

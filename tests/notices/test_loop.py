@@ -238,3 +238,35 @@ def test_answers_disputes_decisions_and_closure(login, submitted, app):
         assert kind in kinds, kind
     page = manager.get(f"/notices/{reissued.id}").get_data(as_text=True)
     assert "Closed" in page and "Checked on site" in page
+
+
+def test_release_all_ticked_releases_only_those_waiting(login, submitted, app, world):
+    admin = login("admin")
+    listing = admin.get("/office/inspections?status=submitted").get_data(as_text=True)
+    assert 'form="release-form"' in listing
+    response = admin.post("/office/inspections/release", {"ids": [str(submitted), "999999"]})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Inspection, submitted).status == "released"
+    again = admin.post("/office/inspections/release", {"ids": [str(submitted)]})
+    assert again.status_code == 302
+    page = admin.get(again.headers["Location"]).get_data(as_text=True)
+    assert "was not waiting for release" in page
+
+
+def test_auto_release_releases_on_submit_and_issues_the_notice(login, world, app):
+    app.config["AUTO_RELEASE"] = True
+    from tests.factories import items
+
+    c = login("inspector")
+    iid = start(c, world.assignment_ids["inspector"][0])
+    code = next(
+        code
+        for _v, code, item in items(app, iid)
+        if not item.red_line and not item.photo_required_on_fail
+    )
+    answer_all(c, app, iid, result_for=lambda item: "fail" if item.code == code else "pass")
+    assert submit(c, iid).status_code == 302
+    with app.app_context():
+        assert db.session.get(Inspection, iid).status == "released"
+    assert notice_of(app, iid) is not None
