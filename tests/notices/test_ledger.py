@@ -18,7 +18,7 @@ from shopper.models import Finding, FindingResponse, Notice, Outlet, Period, Use
 from shopper.notices import ledger as ledger_module
 from shopper.notices.ledger import LedgerFilters, ledger, ledger_rows_all, to_xlsx
 from shopper.notices.service import local_today
-from tests.factories import answer_all, items, start, submit
+from tests.factories import items, submitted_directly
 
 TODAY = date(2026, 12, 10)
 ROLES = ["inspector", "inspector2", "outlet_manager", "outlet_manager3", "sub_branch_manager"]
@@ -32,11 +32,9 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def released(c, app, assignment_id: int) -> tuple[int, list[tuple[int, str, object]]]:
+def released(inspector_id, app, assignment_id: int) -> tuple[int, list[tuple[int, str, object]]]:
     """An inspection submitted with failures and released; its failed (version, code, item)."""
-    inspection_id = start(c, assignment_id)
-    answer_all(c, app, inspection_id, fail_without_photo)
-    assert submit(c, inspection_id).status_code == 302
+    inspection_id = submitted_directly(app, inspector_id, assignment_id, fail_without_photo)
     with app.app_context():
         db.session.get(Inspection, inspection_id).status = Status.RELEASED
         db.session.commit()
@@ -49,7 +47,7 @@ def book(login, world, app):
     """Seven findings: O1 in 2026Q4 (f1 open overdue, f2 open, f3 answered past its deadline,
     f4 accepted after 3.5 days), O3 in 2026Q4 (f5 withdrawn after 1 day, f6 disputed) and
     O1 in 2026Q3 (f7 open overdue, the same item as f1). O1's notice was reissued once."""
-    c = login("inspector")
+    c = world.users["inspector"]
     one, failed_one = released(c, app, world.assignment_ids["inspector"][0])
     with app.app_context():
         db.session.get(Period, world.period_id).is_current = False
@@ -60,7 +58,9 @@ def book(login, world, app):
         db.session.get(Period, world.period_id).is_current = True
         db.session.get(Period, world.old_period_id).is_current = False
         db.session.commit()
-    three, failed_three = released(login("inspector2"), app, world.assignment_ids["inspector2"][0])
+    three, failed_three = released(
+        world.users["inspector2"], app, world.assignment_ids["inspector2"][0]
+    )
     o1, _o2, o3 = world.outlet_ids
     manager = world.users["outlet_manager"]
 
