@@ -270,3 +270,47 @@ def test_auto_release_releases_on_submit_and_issues_the_notice(login, world, app
     with app.app_context():
         assert db.session.get(Inspection, iid).status == "released"
     assert notice_of(app, iid) is not None
+
+
+def test_photos_of_an_answer_are_served_only_to_those_who_may_see_the_finding(
+    login, submitted, app
+):
+    release(login, submitted)
+    first = findings(app, submitted)[0]
+    manager = login("outlet_manager")
+    response = manager.post(
+        f"/notices/findings/{first.id}/respond",
+        {
+            "uuid": str(uuid.uuid4()),
+            "kind": "rectified",
+            "note": "Cleared",
+            "photos": [(__import__("io").BytesIO(jpeg(color=(20, 90, 200))), "fix.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        from shopper.notices.models import ResponsePhoto
+
+        sha = db.session.scalars(select(ResponsePhoto)).one().sha256
+    url = f"/photos/{sha}/thumb.jpg"
+    assert manager.get(url).status_code == 200
+    assert login("sub_branch_manager").get(url).status_code == 200
+    assert login("admin").get(url).status_code == 200
+    assert login("outlet_manager3").get(url).status_code == 404
+    assert login("inspector2").get(url).status_code == 404
+
+
+def test_an_outlet_whose_language_is_english_gets_its_notice_in_english(
+    login, submitted, app, tmp_path
+):
+    with app.app_context():
+        db.session.get(Inspection, submitted).outlet.language = "en"
+        db.session.commit()
+    release(login, submitted)
+    notice = notice_of(app, submitted)
+    pdf = login("outlet_manager").get(f"/notices/{notice.id}/pdf").data
+    path = tmp_path / "en.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert "Rectification Notice" in text and "整改通知书" not in text
