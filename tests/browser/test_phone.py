@@ -136,6 +136,19 @@ def test_head_office_and_outlet_screens_in_chinese(browser, live_server, login, 
         page.wait_for_url("**/inspections/*")
         assert "不达标" in page.content()
         screenshot(page, name + "-record")
+        if username == "admin":  # head office's check: release, and the notice is issued
+            page.get_by_role("button", name="发布", exact=True).click()
+            page.wait_for_url("**/inspections/*")
+            assert "ZG-2026Q4-00001" in page.locator(".flash.info").inner_text()
+            screenshot(page, name + "-released")
+        else:  # the outlet finds its notice and can download the signed PDF
+            page.get_by_role("link", name="整改通知").click()
+            page.locator("a.card-link").first.click()
+            page.wait_for_url("**/notices/*")
+            with page.expect_download() as download:
+                page.get_by_role("link", name="下载签章 PDF").click()
+            assert download.value.suggested_filename == "ZG-2026Q4-00001.pdf"
+            screenshot(page, name + "-notice")
         context.close()
 
 
