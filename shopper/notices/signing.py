@@ -156,9 +156,9 @@ def _appearance_image(
     )
     lines = [
         (labels["title"], True),
-        (f"{labels['office']}：{office}", False),
-        (f"{labels['time']}：{when.isoformat(sep=' ')}", False),
-        (f"{labels['certificate']}：{subject}", False),
+        (_label(labels["office"], office), False),
+        (_label(labels["time"], when.isoformat(sep=" ")), False),
+        (_label(labels["certificate"], subject), False),
     ]
     padding = 3 * scale
     room = image.width - 2 * padding
@@ -179,6 +179,11 @@ def _appearance_image(
         )
         y += size * 1.22
     return image
+
+
+def _label(label: str, value: str) -> str:
+    """ "标签：值" after Chinese, "Label: value" after a Latin label."""
+    return f"{label}: {value}" if label[-1:].isascii() else f"{label}：{value}"
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:

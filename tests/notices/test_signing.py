@@ -304,3 +304,16 @@ def test_the_signer_reads_its_key_once_not_per_signature(pki_dir, monkeypatch):
     for _ in range(2):
         signing.pdf_and_sign(SMALL_HTML, signer, kwargs)
     assert calls == [1]  # an RSA key costs ~170 ms to load and check
+
+
+def test_render_and_sign_makes_a_genuine_notice_in_the_asked_language(
+    app, small_context, pki_dir, root_pem, tmp_path
+):
+    from tests.notices.conftest import pdftotext
+
+    with app.app_context():
+        data = signing.render_and_sign(small_context, "en", (pki_dir, None, None))
+    assert verify_notice(data, root_pem=root_pem, lookup=lambda sha: 1).status == "genuine"
+    text = pdftotext(data, tmp_path)
+    assert "Rectification Notice" in text
+    assert small_context["outlet"] in text
