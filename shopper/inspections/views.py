@@ -26,6 +26,7 @@ from shopper.checklists.service import latest_versions
 from shopper.core.scoring import bands_from_config
 from shopper.errors import refusal_message
 from shopper.extensions import db
+from shopper.forms import require_valid
 from shopper.inspections import pages, service
 from shopper.inspections import visit as visits
 from shopper.inspections.forms import (
@@ -45,11 +46,6 @@ from shopper.refusals import Refused
 bp = Blueprint("inspect", __name__, url_prefix="/inspect")
 shared = Blueprint("inspections", __name__, url_prefix="/inspections")
 inspector_only = allow(Role.INSPECTOR)
-
-
-def _valid(form) -> None:
-    if not form.validate_on_submit():
-        raise Refused("bad_form", 400, fields=", ".join(sorted(form.errors)))
 
 
 @bp.get("/")
@@ -84,7 +80,7 @@ def assignments():
 @inspector_only
 def start(assignment_id: int):
     form = StartForm()
-    _valid(form)
+    require_valid(form)
     versions = latest_versions(db.session, current_app.config["CHECKLIST_ORDER"])
     inspection = service.start(db.session, current_user, assignment_id, form.mode.data, versions)
     return redirect(url_for("inspect.fill", inspection_id=inspection.id))
@@ -115,7 +111,7 @@ def fill(inspection_id: int):
 def answer(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = AnswerForm()
-    _valid(form)
+    require_valid(form)
     changed_at = form.changed_at.data
     saved = service.save_answer(
         db.session,
@@ -146,7 +142,7 @@ def answer(inspection_id: int):
 def add_photo(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = PhotoForm()
-    _valid(form)
+    require_valid(form)
     photo = photos.attach(
         db.session,
         photos.storage(),
@@ -171,7 +167,7 @@ def add_photo(inspection_id: int):
 @inspector_only
 def remove_photo(inspection_id: int, photo_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
-    _valid(SubmitForm())
+    require_valid(SubmitForm())
     photos.remove(db.session, inspection, photo_id)
     if wants_json():
         return jsonify(removed=photo_id)
@@ -218,7 +214,7 @@ _REVIEW_AGAIN = {"incomplete", "attestation_required", "confirm_required"}
 def submit(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = FinalSubmitForm()
-    _valid(form)
+    require_valid(form)
     bands = bands_from_config(current_app.config["SCORE_BANDS"])
     try:
         if form.confirm.data != "yes":  # the confirm step, which works without JavaScript
@@ -261,7 +257,7 @@ def submit(inspection_id: int):
 def visit(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = VisitForm()
-    _valid(form)
+    require_valid(form)
     # a field the request carries is set ("" clears it); one it does not carry is kept
     fields = {name: request.form[name] for name in visits.FIELDS if name in request.form}
     applied = visits.save_visit(db.session, current_user, inspection, fields, form.uuid.data)
@@ -276,7 +272,7 @@ def visit(inspection_id: int):
 def checkin(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = CheckinForm()
-    _valid(form)
+    require_valid(form)
     band = visits.check_in(
         db.session,
         current_user,

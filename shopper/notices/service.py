@@ -784,9 +784,10 @@ def respond(
     today = local_today(session.get(Outlet, finding.outlet_id).timezone)  # type: ignore[union-attr]
     if kind == ResponseKind.DISPUTED and today > finding.dispute_deadline:
         raise Refused("dispute_too_late", 409, date=finding.dispute_deadline.isoformat())
-    processed = [
-        photos.store_photo(store, data, gate=gate, **settings.photo_limits) for data in photos_data
-    ]
+    # every photo is checked before any is written: one bad photo leaves no stray files
+    processed = [photos.check_photo(d, gate=gate, **settings.photo_limits) for d in photos_data]
+    for photo in processed:
+        photos.put_photo(store, photo)
     response = FindingResponse(
         finding_id=finding.id, kind=kind, note=note, client_uuid=client_uuid, by_id=user.id
     )

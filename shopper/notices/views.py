@@ -22,6 +22,7 @@ from sqlalchemy import select
 from shopper.auth.access import allow, public
 from shopper.auth.models import Role
 from shopper.extensions import db
+from shopper.forms import require_valid
 from shopper.inspections.models import Inspection
 from shopper.notices import pages, service, verification
 from shopper.notices.forms import (
@@ -33,17 +34,11 @@ from shopper.notices.forms import (
 )
 from shopper.notices.models import Notice
 from shopper.photos import service as photos
-from shopper.refusals import Refused
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 verify_bp = Blueprint("verify", __name__, url_prefix="/verify")
 readers = allow(Role.ADMIN, Role.OUTLET_MANAGER, Role.SUB_BRANCH_MANAGER)
 STATUSES = ("new", "acknowledged", "answered", "closed", "superseded", "overdue")
-
-
-def _valid(form) -> None:
-    if not form.validate_on_submit():
-        raise Refused("bad_form", 400, fields=", ".join(sorted(form.errors)))
 
 
 def settings() -> service.Settings:
@@ -94,7 +89,7 @@ def pdf(notice_id: int):
 @allow(Role.OUTLET_MANAGER)
 def acknowledge(notice_id: int):
     notice = service.get_notice(db.session, current_user, notice_id)
-    _valid(ActionForm())
+    require_valid(ActionForm())
     service.acknowledge(db.session, current_user, notice)
     flash(_("Receipt acknowledged."), "info")
     return redirect(url_for(".show", notice_id=notice.id))
@@ -116,7 +111,7 @@ def finding_inspection(finding) -> Inspection:
 def respond(finding_id: int):
     finding = service.get_finding(db.session, current_user, finding_id)
     form = ResponseForm()
-    _valid(form)
+    require_valid(form)
     service.respond(
         db.session,
         photos.storage(),
@@ -138,7 +133,7 @@ def respond(finding_id: int):
 def comment(response_id: int):
     response = service.get_response(db.session, current_user, response_id)
     form = CommentForm()
-    _valid(form)
+    require_valid(form)
     service.comment(db.session, current_user, response, form.text.data or "")
     flash(_("Comment added."), "info")
     return redirect(_back_to(response.finding) + f"#f{response.finding_id}")
@@ -149,7 +144,7 @@ def comment(response_id: int):
 def decide(response_id: int):
     response = service.get_response(db.session, current_user, response_id)
     form = DecisionForm()
-    _valid(form)
+    require_valid(form)
     reissued = service.decide(
         db.session,
         photos.storage(),
@@ -203,7 +198,7 @@ def verify_number(number: str):
 @public
 def verify_upload():
     form = VerifyForm()
-    _valid(form)
+    require_valid(form)
     upload = request.files.get("file")
     data = upload.read(current_app.config["NOTICE_MAX_BYTES"] + 1) if upload else b""
     verdict = verification.check(db.session, current_app.config, data)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from shopper.auth.access import allow
 from shopper.auth.models import Role
 from shopper.extensions import db
+from shopper.forms import require_valid
 from shopper.inspections import service as inspection_service
 from shopper.inspections.listing import filter_choices, list_page
 from shopper.inspections.models import Inspection, Status
@@ -24,11 +25,6 @@ from shopper.refusals import Refused
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 head_office = allow(Role.ADMIN)
-
-
-def _valid(form) -> None:
-    if not form.validate_on_submit():
-        raise Refused("bad_form", 400, fields=", ".join(sorted(form.errors)))
 
 
 def _settings() -> notices.Settings:
@@ -51,7 +47,7 @@ def inspections():
 @head_office
 def release(inspection_id: int):
     inspection = inspection_service.get_visible(db.session, current_user, inspection_id)
-    _valid(ActionForm())
+    require_valid(ActionForm())
     notice = notices.release(db.session, photos.storage(), current_user, inspection, _settings())
     if notice is not None:
         flash(
@@ -67,7 +63,7 @@ def release(inspection_id: int):
 def return_(inspection_id: int):
     inspection = inspection_service.get_visible(db.session, current_user, inspection_id)
     form = ReasonForm()
-    _valid(form)
+    require_valid(form)
     notices.return_to_inspector(db.session, current_user, inspection, form.reason.data or "")
     flash(_("Returned to the inspector with your reason."), "info")
     return _record(inspection.id)
@@ -77,7 +73,7 @@ def return_(inspection_id: int):
 @head_office
 def release_checked():
     """Release every ticked inspection that is still waiting; the others are reported."""
-    _valid(ActionForm())
+    require_valid(ActionForm())
     ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})
     released, skipped = 0, 0
     settings = _settings()
@@ -114,7 +110,7 @@ def issue_notice(inspection_id: int):
     """Issue the outlet's notice on demand (e.g. after a correction): a new number that
     supersedes the current one, if there is one."""
     inspection = inspection_service.get_visible(db.session, current_user, inspection_id)
-    _valid(ActionForm())
+    require_valid(ActionForm())
     settings = _settings()
     if inspection.released:
         today = notices.local_today(inspection.outlet.timezone)
@@ -142,7 +138,7 @@ def sub_branch_notices():
 @head_office
 def issue_sub_branch_notices():
     form = SubBranchNoticeForm()
-    _valid(form)
+    require_valid(form)
     period = db.session.get(Period, form.period.data) if form.period.data else None
     if period is not None:
         span = notices.Range(period.starts_on, period.ends_on, period)

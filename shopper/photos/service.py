@@ -129,30 +129,38 @@ def attach(
     return photo
 
 
-def store_photo(
-    store: Storage,
+def check_photo(
     data: bytes,
     *,
     max_pixels: int = pipeline.MAX_PIXELS,
     max_pixels_by_format: Mapping[str, int] = pipeline.MAX_PIXELS_BY_FORMAT,
     gate: pipeline.DecodeGate | None = None,
 ) -> pipeline.ProcessedPhoto:
-    """Validate and normalise a photo and write its three renditions (before any row points
-    at them). Raises Refused("photo_<reason>") or Refused("photo_busy", 503); then nothing
-    is written."""
+    """Validate and normalise a photo (nothing is written). Raises Refused("photo_<reason>")
+    or Refused("photo_busy", 503)."""
     try:
-        processed = pipeline.process(
+        return pipeline.process(
             data, max_pixels=max_pixels, max_pixels_by_format=max_pixels_by_format, gate=gate
         )
     except pipeline.PhotoRejected as exc:
         raise _refusal(exc) from exc
     except pipeline.DecodesBusy as exc:
         raise Refused("photo_busy", 503) from exc
+
+
+def put_photo(store: Storage, processed: pipeline.ProcessedPhoto) -> None:
+    """Write a checked photo's three renditions, before any row points at them."""
     keys = photo_keys(processed.sha256)
     for variant, rendition in zip(
         VARIANTS, (processed.main, processed.print_copy, processed.thumb), strict=True
     ):
         store.put(keys[variant], rendition.data)
+
+
+def store_photo(store: Storage, data: bytes, **limits) -> pipeline.ProcessedPhoto:
+    """check_photo, then put_photo: nothing is written for a refused photo."""
+    processed = check_photo(data, **limits)
+    put_photo(store, processed)
     return processed
 
 

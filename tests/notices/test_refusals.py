@@ -63,7 +63,11 @@ def test_a_bad_photo_with_an_answer_is_refused_and_nothing_is_kept(
     before = state(app)
     storage = tmp_path / "storage"
     files = files_in(storage) if storage.exists() else []
-    photos = [(io.BytesIO(b"not an image at all"), "fix.jpg")]
+    # a good photo first: it must not be written either when the second is refused
+    photos = [
+        (io.BytesIO(jpeg(color=(1, 2, 3))), "ok.jpg"),
+        (io.BytesIO(b"not an image at all"), "fix.jpg"),
+    ]
     response = respond(
         login("outlet_manager"), open_finding, kind="rectified", note="Done", photos=photos
     )
