@@ -67,6 +67,10 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "TSA_URL": None,
         # the verification page the notice's QR code opens (scheme and host of this site)
         "PUBLIC_URL": "http://127.0.0.1:5000",
+        # the bank and the office that issue notices; unset: "示范银行" / "总行服务质量办公室"
+        # (translated into the notice's language)
+        "BANK_NAME": None,
+        "ISSUING_OFFICE": None,
         "NOTICE_MAX_BYTES": 20 * 1024 * 1024,
     }
 
@@ -98,6 +102,8 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "SIGNING_P12_PASSPHRASE",
         "TSA_URL",
         "PUBLIC_URL",
+        "BANK_NAME",
+        "ISSUING_OFFICE",
     ):
         if env.get(f"SHOPPER_{name}"):
             config[name] = env[f"SHOPPER_{name}"]
