@@ -31,6 +31,7 @@ from pyhanko.stamp import StaticStampStyle
 
 from shopper.notices import pdf as pdf_module
 from shopper.notices.pki import signer_for, subject_text
+from shopper.notices.sync import outside_event_loop
 
 FIELD_NAME = "NoticeSignature"
 # Chinese labels by default; document.stamp_labels(lang) gives them in another language.
@@ -114,7 +115,9 @@ def sign_pdf(
     )
     # a fixed reservation spares pyHanko a dummy signature to estimate the size (the TSA's
     # token, a few KB, would need a dummy request to the TSA)
-    output = pdf_signer.sign_pdf(writer, bytes_reserved=None if tsa_url else _BYTES_RESERVED)
+    output = outside_event_loop(
+        pdf_signer.sign_pdf, writer, bytes_reserved=None if tsa_url else _BYTES_RESERVED
+    )
     return output.getvalue()
 
 

@@ -23,6 +23,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from shopper.notices.pki import subject_text
+from shopper.notices.sync import outside_event_loop
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,9 @@ def verify_notice(
     signature = signatures[0]
     try:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
-        status = validate_pdf_signature(signature, signer_validation_context=context)
+        status = outside_event_loop(
+            validate_pdf_signature, signature, signer_validation_context=context
+        )
     except Exception as error:
         logger.info("notice verification: %s: %s", type(error).__name__, error)
         return Verdict("altered", sha256, reason=f"cannot validate: {type(error).__name__}")

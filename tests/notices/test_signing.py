@@ -29,6 +29,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from shopper.notices import pki, signing
+from shopper.notices.sync import outside_event_loop
 from shopper.notices.verify import verify_notice
 from tests.notices.conftest import BANK, sign_kwargs
 
@@ -112,7 +113,9 @@ def test_signed_notice_is_one_certified_pades_revision_covering_the_file(
     }
     assert f"{BANK} Root CA" in embedded  # the chain is in the file
     context = ValidationContext(trust_roots=[load_cert_from_pemder(str(pki_dir / pki.ROOT_CERT))])
-    status = validate_pdf_signature(signature, signer_validation_context=context)
+    status = outside_event_loop(
+        validate_pdf_signature, signature, signer_validation_context=context
+    )
     assert status.intact and status.valid and status.trusted and status.docmdp_ok
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
 
@@ -278,7 +281,8 @@ def test_a_configured_tsa_adds_a_timestamp(tsa_url, signer, root_pem, pki_dir):
     data = signing.pdf_and_sign(SMALL_HTML, signer, kwargs)
     assert requests  # asked the TSA
     [signature] = PdfFileReader(io.BytesIO(data)).embedded_signatures
-    status = validate_pdf_signature(
+    status = outside_event_loop(
+        validate_pdf_signature,
         signature,
         signer_validation_context=ValidationContext(
             trust_roots=[load_cert_from_pemder(str(pki_dir / pki.ROOT_CERT))]

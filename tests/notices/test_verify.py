@@ -12,6 +12,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 
 from shopper.notices import pdf, pki
+from shopper.notices.sync import outside_event_loop
 from shopper.notices.verify import verify_notice
 from tests.notices.conftest import sign_kwargs
 from tests.notices.test_signing import pdfsig
@@ -162,7 +163,7 @@ def test_a_second_signature_is_altered(notice, root_pem, signer):
     meta = signers.PdfSignatureMetadata(
         field_name="Second", subfilter=fields.SigSeedSubFilter.PADES
     )
-    data = CarelessSigner(meta, signer=signer).sign_pdf(writer).getvalue()
+    data = outside_event_loop(CarelessSigner(meta, signer=signer).sign_pdf, writer).getvalue()
     assert check(data, root_pem, store_of(data)).status == "altered"
 
 
