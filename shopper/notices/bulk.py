@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -51,65 +50,58 @@ def issue_period(
     settings = service.Settings.from_config(app.config)
     settings.ready()
     failed: list[tuple[str, str]] = []
-    jobs: list[tuple[str, Any, service.Prepared]] = []  # (what, savepoint, prepared)
+    jobs: list[tuple[str, service.Prepared]] = []
     due, skipped = due_inspections(session, period)
     for inspection in due:
         what = f"outlet {inspection.outlet.code}"
+        # one savepoint at a time, closed before the next opens: a failure undoes only its own
         savepoint = session.begin_nested()
         try:
             today = service.local_today(inspection.outlet.timezone)
-            if not service.open_findings(session, inspection, settings, today):
-                savepoint.commit()
-                continue  # nothing failed: no notice is due
-            jobs.append(
-                (
-                    what,
-                    savepoint,
-                    service.prepare_outlet_notice(session, store, inspection, settings),
+            if service.open_findings(session, inspection, settings, today):
+                jobs.append(
+                    (what, service.prepare_outlet_notice(session, store, inspection, settings))
                 )
-            )
+            savepoint.commit()
         except Exception as exc:  # noqa: BLE001 - reported, the rest go on
             savepoint.rollback()
             failed.append((what, _reason(exc)))
     has_branch_notice = session.scalar(
-        select(Notice.id).where(Notice.kind == Kind.SUB_BRANCH, Notice.period_id == period.id)
+        select(func.count())
+        .select_from(Notice)
+        .where(Notice.kind == Kind.SUB_BRANCH, Notice.period_id == period.id)
     )
+    savepoint = session.begin_nested()
     try:
         span = service.Range(period.starts_on, period.ends_on, period)
         for prepared in service.prepare_sub_branch_notices(
             session, span, settings, skip_issued=True
         ):
-            jobs.append((f"sub-branch {prepared.context['sub_branch']}", None, prepared))
+            jobs.append((f"sub-branch {prepared.context['sub_branch']}", prepared))
+        savepoint.commit()
     except Refused as exc:
+        savepoint.rollback()
         if exc.code != "nothing_in_range":
             failed.append(("sub-branch notices", exc.code))
-    if has_branch_notice:
-        skipped += (
-            session.query(Notice).filter_by(kind=Kind.SUB_BRANCH, period_id=period.id).count()
-        )
-    htmls = []
-    for what, _savepoint, prepared in jobs:
-        htmls.append((what, prepared.html(), prepared.sign_kwargs(settings)))
+    skipped += has_branch_notice or 0
+    htmls = [(prepared.html(), prepared.sign_kwargs(settings)) for _what, prepared in jobs]
     made = 0
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         futures = [
             pool.submit(signing.pdf_and_sign_from_html, html, settings.signer_args, kwargs)
-            for _what, html, kwargs in htmls
+            for html, kwargs in htmls
         ]
-        for (what, savepoint, prepared), future in tqdm(
+        for (what, prepared), future in tqdm(
             zip(jobs, futures, strict=True), total=len(jobs), desc="notices", unit="notice"
         ):
+            savepoint = session.begin_nested()
             try:
-                pdf = future.result()
-                service.record_prepared(session, store, None, prepared, pdf)
+                service.record_prepared(session, store, None, prepared, future.result())
+                savepoint.commit()
                 made += 1
             except Exception as exc:  # noqa: BLE001 - reported, the rest go on
-                if savepoint is not None and savepoint.is_active:
-                    savepoint.rollback()
+                savepoint.rollback()
                 failed.append((what, _reason(exc)))
-                continue
-            if savepoint is not None and savepoint.is_active:
-                savepoint.commit()
     return made, skipped, failed
 
 

@@ -82,3 +82,36 @@ def test_verify_notice_exits_zero_only_for_a_genuine_notice(login, app, world, t
     text.write_text("hello")
     result = runner.invoke(args=["verify-notice", str(text)])
     assert result.exit_code == 1 and "not a PDF" in result.output
+
+
+def test_one_failing_notice_never_undoes_the_others(login, app, world, monkeypatch):
+    """Each notice is recorded in its own savepoint: the first notice failing to sign used to
+    roll back every later outlet's findings and the counters while their notices stayed."""
+    from shopper.notices import signing
+    from shopper.notices.models import Finding, NoticeCounter
+
+    released_with_failures(login, app, world)
+    real = signing.pdf_and_sign_from_html
+
+    def failing_first(html, signer_args, sign_kwargs):
+        if sign_kwargs["reason"] == "ZG-2026Q4-00001":
+            raise RuntimeError("the printer caught fire")
+        return real(html, signer_args, sign_kwargs)
+
+    # the worker processes are forked after the patch and find it by this name
+    failing_first.__module__, failing_first.__qualname__ = signing.__name__, real.__name__
+    monkeypatch.setattr(signing, "pdf_and_sign_from_html", failing_first)
+    result = app.test_cli_runner().invoke(args=["issue-notices", "--period", "2026Q4"])
+    assert result.exit_code == 1
+    assert "4 issued" in result.output and "1 failed" in result.output
+    assert "outlet O1: RuntimeError: the printer caught fire" in result.output
+    with app.app_context():
+        notices = db.session.scalars(select(Notice)).all()
+        assert len(notices) == 4
+        with_findings = {f.outlet_id for f in db.session.scalars(select(Finding))}
+        assert {n.outlet_id for n in notices if n.kind == Kind.OUTLET} <= with_findings
+        last = {c.prefix: c.last for c in db.session.scalars(select(NoticeCounter))}
+        assert last == {"ZG-2026Q4": 3, "ZGS-2026Q4": 2}  # 00001 stays unused, never reused
+    monkeypatch.setattr(signing, "pdf_and_sign_from_html", real)
+    again = app.test_cli_runner().invoke(args=["issue-notices", "--period", "2026Q4"])
+    assert again.exit_code == 0 and "1 issued" in again.output, again.output
