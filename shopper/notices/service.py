@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import Role, User
@@ -290,14 +290,25 @@ def open_findings(
 
 
 def next_number(session: Session, prefix: str) -> str:
-    """The next notice number under `prefix`; a number once used is never used again."""
-    counter = session.get(NoticeCounter, prefix, with_for_update=True)
-    if counter is None:
-        counter = NoticeCounter(prefix=prefix, last=0)
-        session.add(counter)
-    counter.last += 1
-    session.flush()
-    return f"{prefix}-{counter.last:05d}"
+    """The next notice number under `prefix`; a number once used is never used again.
+
+    An atomic `last = last + 1` (it takes the row's write lock): two notices issued at once
+    never get the same number."""
+    bumped = session.execute(
+        update(NoticeCounter)
+        .where(NoticeCounter.prefix == prefix)
+        .values(last=NoticeCounter.last + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount == 0:
+        session.add(NoticeCounter(prefix=prefix, last=1))
+        session.flush()
+    last = session.scalar(
+        select(NoticeCounter.last)
+        .where(NoticeCounter.prefix == prefix)
+        .execution_options(populate_existing=True)
+    )
+    return f"{prefix}-{last:05d}"
 
 
 def notice_key(sha256: str) -> str:
@@ -794,8 +805,11 @@ def respond(
     response.photos = [
         ResponsePhoto(sha256=p.sha256, width=p.main.width, height=p.main.height) for p in processed
     ]
+    # the status moves only from "open", under the row's lock: two answers at once, one wins
+    _move_finding(
+        session, finding, FindingStatus.OPEN, machine.next_status(FindingStatus.OPEN, kind)
+    )
     session.add(response)
-    finding.status = machine.next_status(finding.status, kind)
     session.flush()
     notice = current_notice(session, session.get(Inspection, finding.inspection_id))  # type: ignore[arg-type]
     event(
@@ -809,6 +823,19 @@ def respond(
     )
     session.flush()
     return response
+
+
+def _move_finding(session: Session, finding: Finding, before: str, after: str) -> None:
+    """Change a finding's status only from `before` (a conditional UPDATE takes the lock)."""
+    moved = session.execute(
+        update(Finding)
+        .where(Finding.id == finding.id, Finding.status == before)
+        .values(status=after)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise Refused("finding_not_open", 409)
+    session.refresh(finding, ["status"])
 
 
 def comment(session: Session, user: User, response: FindingResponse, text: str) -> ResponseComment:
@@ -859,7 +886,19 @@ def decide(
     elif len(reason) > MAX_TEXT:
         raise Refused("reason_too_long", 400, limit=MAX_TEXT)
     finding = response.finding
-    finding.status = machine.next_status(finding.status, decision)
+    decided = session.execute(
+        update(FindingResponse)
+        .where(FindingResponse.id == response.id, FindingResponse.decision.is_(None))
+        .values(decision=decision)
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # decided meanwhile, by another click or another person
+        raise Refused("response_decided", 409)
+    try:
+        after = machine.next_status(finding.status, decision)
+    except machine.NotAllowed as exc:
+        raise Refused("response_decided", 409) from exc
+    _move_finding(session, finding, finding.status, after)
     response.decision = decision
     response.decision_reason = reason or None
     response.decided_by_id = user.id

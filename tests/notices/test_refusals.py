@@ -168,3 +168,47 @@ def test_the_verification_page_refuses_bad_files_with_a_sentence(
     )
     assert response.status_code == status
     assert words in response.get_data(as_text=True)
+
+
+def test_two_decisions_at_once_apply_once(login, open_finding, app):
+    """The second of two head-office clicks read the answer before the first was saved."""
+    from shopper.auth.models import User
+    from shopper.notices import service
+    from shopper.photos.service import storage
+
+    assert (
+        respond(login("outlet_manager"), open_finding, kind="rectified", note="Fixed").status_code
+        == 302
+    )
+    with app.app_context():
+        stale = db.session  # this request read the answer while it was undecided
+        response = stale.scalars(select(FindingResponse)).one()
+        admin = stale.scalars(select(User).where(User.username == "admin")).one()
+        assert response.decision is None
+        with app.app_context():  # meanwhile another request decides and commits
+            other = db.session.scalars(select(FindingResponse)).one()
+            service.decide(
+                db.session,
+                storage(),
+                admin,
+                other,
+                "accepted",
+                "",
+                service.Settings.from_config(app.config),
+            )
+            db.session.commit()
+        with pytest.raises(Exception) as refused:
+            service.decide(
+                stale,
+                storage(),
+                admin,
+                response,
+                "rejected",
+                "Not enough",
+                service.Settings.from_config(app.config),
+            )
+        assert getattr(refused.value, "code", None) == "response_decided"
+        stale.rollback()
+    with app.app_context():
+        assert db.session.scalars(select(FindingResponse)).one().decision == "accepted"
+        assert db.session.get(Finding, open_finding.id).status == "accepted"
