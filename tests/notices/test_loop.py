@@ -314,3 +314,21 @@ def test_an_outlet_whose_language_is_english_gets_its_notice_in_english(
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
     assert "Rectification Notice" in text and "整改通知书" not in text
+
+
+def test_the_outlet_never_reads_head_offices_return_reason(login, submitted, app):
+    admin = login("admin")
+    assert (
+        admin.post(
+            f"/office/inspections/{submitted}/return", {"reason": "SECRET-REASON"}
+        ).status_code
+        == 302
+    )
+    assert submit(login("inspector"), submitted).status_code == 302
+    release(login, submitted)
+    notice = notice_of(app, submitted)
+    manager = login("outlet_manager")
+    for url in (f"/inspections/{submitted}", f"/notices/{notice.id}"):
+        assert "SECRET-REASON" not in manager.get(url).get_data(as_text=True)
+    assert "SECRET-REASON" in admin.get(f"/inspections/{submitted}").get_data(as_text=True)
+    assert "SECRET-REASON" in admin.get(f"/notices/{notice.id}").get_data(as_text=True)
