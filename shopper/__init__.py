@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
 
 from shopper import config as config_module
 
@@ -50,7 +51,17 @@ def register_extensions(app: Flask) -> None:
     assets.init_app(app)
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: ids beyond what the database holds are simply not found
+    (a 404), never an overflow deep in the driver (a 500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     from shopper.assets import bp as assets
     from shopper.auth.views import bp as auth
     from shopper.branch.views import bp as branch

@@ -12,13 +12,13 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import Role, User
@@ -598,9 +598,12 @@ def released_in(session: Session, span: Range) -> list[Inspection]:
     if span.period is not None:
         query = query.where(Inspection.period_id == span.period.id)
     else:
-        started = func.date(Inspection.started_at)
-        query = query.where(started >= span.start.isoformat(), started <= span.end.isoformat())
-    return list(session.scalars(query.order_by(Inspection.id)))
+        # a day either side in UTC, then the visit's own day in the outlet's time zone
+        lo = datetime.combine(span.start, time.min, UTC) - timedelta(days=1)
+        hi = datetime.combine(span.end, time.max, UTC) + timedelta(days=1)
+        query = query.where(Inspection.started_at.between(lo, hi))
+    found = session.scalars(query.order_by(Inspection.id))
+    return [i for i in found if span.start <= visits.visit_day(i) <= span.end]
 
 
 def ranking(inspections_: Sequence[Inspection]) -> list[tuple[int, float | None]]:
@@ -724,12 +727,14 @@ def issue_sub_branch_notices(
     settings: Settings,
     *,
     lang: str = "zh_CN",
+    skip_issued: bool = False,
 ) -> list[Notice]:
-    """Issue one signed 检查整改书 per sub-branch for `span`."""
-    return [
-        record_prepared(session, store, user, p, sign_prepared(p, settings))
-        for p in prepare_sub_branch_notices(session, span, settings, lang=lang)
-    ]
+    """Issue one signed 检查整改书 per sub-branch for `span` (with `skip_issued`, none for a
+    sub-branch that has its report of that period already)."""
+    prepared = prepare_sub_branch_notices(
+        session, span, settings, lang=lang, skip_issued=skip_issued
+    )
+    return [record_prepared(session, store, user, p, sign_prepared(p, settings)) for p in prepared]
 
 
 # ---- the rectification loop -------------------------------------------------------------

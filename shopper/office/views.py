@@ -74,7 +74,7 @@ def return_(inspection_id: int):
 def release_checked():
     """Release every ticked inspection that is still waiting; the others are reported."""
     require_valid(ActionForm())
-    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit()})
+    ids = sorted({int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 10})
     released, skipped = 0, 0
     settings = _settings()
     for inspection in db.session.scalars(
@@ -139,15 +139,17 @@ def sub_branch_notices():
 def issue_sub_branch_notices():
     form = SubBranchNoticeForm()
     require_valid(form)
-    period = db.session.get(Period, form.period.data) if form.period.data else None
+    wanted = form.period.data
+    period = db.session.get(Period, wanted) if wanted and 0 < wanted < 2**31 else None
     if period is not None:
         span = notices.Range(period.starts_on, period.ends_on, period)
     elif form.start.data and form.end.data and form.start.data <= form.end.data:
         span = notices.Range(form.start.data, form.end.data)
     else:
         raise Refused("bad_range")
+    # a period's reports are issued once; a date range may be reported on again
     made = notices.issue_sub_branch_notices(
-        db.session, photos.storage(), current_user, span, _settings()
+        db.session, photos.storage(), current_user, span, _settings(), skip_issued=True
     )
     flash(
         ngettext(

@@ -212,3 +212,59 @@ def test_two_decisions_at_once_apply_once(login, open_finding, app):
     with app.app_context():
         assert db.session.scalars(select(FindingResponse)).one().decision == "accepted"
         assert db.session.get(Finding, open_finding.id).status == "accepted"
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("GET", "/notices/100000000000000000000000"),
+        ("GET", "/notices/100000000000000000000000/pdf"),
+        ("POST", "/notices/findings/100000000000000000000000/respond"),
+        ("POST", "/notices/responses/100000000000000000000000/decide"),
+        ("POST", "/office/inspections/100000000000000000000000/release"),
+        ("GET", "/inspections/100000000000000000000000"),
+    ],
+)
+def test_an_id_beyond_the_database_is_not_found_never_a_500(login, world, method, url):
+    admin = login("admin")
+    response = admin.get(url) if method == "GET" else admin.post(url)
+    assert response.status_code == 404
+
+
+def test_huge_numbers_in_forms_are_refused_not_a_500(login, world):
+    admin = login("admin")
+    assert admin.post("/office/inspections/release", {"ids": ["9" * 30]}).status_code == 302
+    assert admin.post("/office/sub-branch-notices", {"period": "9" * 30}).status_code == 400
+
+
+def test_a_periods_sub_branch_reports_are_issued_once(login, open_finding, app, world):
+    admin = login("admin")
+    first = admin.post("/office/sub-branch-notices", {"period": str(world.period_id)})
+    assert first.status_code == 302
+    again = admin.post("/office/sub-branch-notices", {"period": str(world.period_id)})
+    assert again.status_code == 302
+    with app.app_context():
+        from shopper.notices.models import Notice
+
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Notice).where(Notice.kind == "sub_branch")
+            )
+            == 1
+        )
+
+
+def test_a_date_range_means_the_outlets_local_days(login, open_finding, app):
+    """Started at 07:00 in Shanghai on 2 November is 23:00 UTC on 1 November."""
+    from datetime import UTC, datetime
+
+    from shopper.inspections.models import Inspection
+    from shopper.notices import service
+
+    with app.app_context():
+        inspection = db.session.get(Inspection, open_finding.inspection_id)
+        inspection.started_at = datetime(2026, 11, 1, 23, 0, tzinfo=UTC)
+        db.session.commit()
+        nov2 = service.released_in(db.session, service.Range(date(2026, 11, 2), date(2026, 11, 2)))
+        nov1 = service.released_in(db.session, service.Range(date(2026, 11, 1), date(2026, 11, 1)))
+        assert [i.id for i in nov2] == [inspection.id] and nov1 == []
