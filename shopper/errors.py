@@ -92,15 +92,11 @@ REFUSALS = {
     "dispute_too_late": _l(
         "Disputes had to be made by %(date)s. The finding can still be answered as rectified."
     ),
-    "notice_superseded": _l("This notice was superseded by a newer one; please answer that one."),
     "no_findings": _l("This inspection has no failed item, so there is no notice to issue."),
     "not_released": _l("Notices are issued for released inspections only."),
     "bad_range": _l("Choose a period, or a start and end date with the start first."),
     "nothing_in_range": _l("No released inspection falls in that range."),
     "too_many_photos": _l("At most %(limit)s photos per answer."),
-    "notice_not_pdf": _l("This file is not a PDF. Please choose the notice's PDF file."),
-    "notice_empty": _l("The file is empty. Please choose the notice's PDF file."),
-    "notice_too_large": _l("The file is too large: notices are at most %(limit)s MB."),
     # ---- end of release, notices and the rectification loop ----
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
