@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import ColumnElement, DateTime, MetaData, create_engine, event, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -39,6 +40,24 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def change_if(session: Session, row: Any, condition: ColumnElement[bool], **values: Any) -> bool:
+    """UPDATE `row` with `values` only while `condition` holds, in one statement that takes
+    the row's write lock: of two racing requests that read the same state, one wins.
+    False when the condition no longer held (nothing was changed)."""
+    model = type(row)
+    result = session.execute(
+        update(model)
+        .where(model.id == row.id, condition)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    changed = result.rowcount == 1
+    if changed:  # the object says what the row now holds, without another query
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+    return bool(changed)
 
 
 def utcnow() -> datetime:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from shopper.auth.models import Role, User
 from shopper.checklists.models import ChecklistVersion
 from shopper.core import checklist as core
 from shopper.core import scoring
-from shopper.db import utcnow
+from shopper.db import change_if, utcnow
 from shopper.inspections.models import (
     MAX_NOTE,
     Answer,
@@ -82,13 +82,7 @@ def lock_draft(session: Session, inspection: Inspection) -> None:
     Checking `status` on a row read earlier is not enough: a submit may commit in
     between. The conditional UPDATE waits for it (PostgreSQL) or fails (SQLite).
     """
-    result = session.execute(
-        update(Inspection)
-        .where(Inspection.id == inspection.id, Inspection.status == Status.DRAFT)
-        .values(status=Status.DRAFT)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not change_if(session, inspection, Inspection.status == Status.DRAFT, status=Status.DRAFT):
         raise Refused("already_submitted", 409)
 
 
@@ -382,15 +376,8 @@ def set_score(inspection: Inspection, card: scoring.ScoreCard, version_of: dict)
 
 def _move(session: Session, inspection: Inspection, before: Status, after: Status) -> None:
     """Change the status only from `before`, under the row's lock (a racing click loses)."""
-    result = session.execute(
-        update(Inspection)
-        .where(Inspection.id == inspection.id, Inspection.status == before)
-        .values(status=after)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not change_if(session, inspection, Inspection.status == before, status=after):
         raise Refused("not_waiting_for_release", 409)
-    session.refresh(inspection, ["status"])
 
 
 def release(session: Session, user: User | None, inspection: Inspection) -> None:

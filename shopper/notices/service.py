@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from shopper.auth.models import Role, User
 from shopper.core import rectification as machine
 from shopper.core import scoring, workdays
-from shopper.db import utcnow
+from shopper.db import change_if, utcnow
 from shopper.i18n import localized
 from shopper.inspections import service as inspections
 from shopper.inspections import visit as visits
@@ -832,15 +832,8 @@ def respond(
 
 def _move_finding(session: Session, finding: Finding, before: str, after: str) -> None:
     """Change a finding's status only from `before` (a conditional UPDATE takes the lock)."""
-    moved = session.execute(
-        update(Finding)
-        .where(Finding.id == finding.id, Finding.status == before)
-        .values(status=after)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
+    if not change_if(session, finding, Finding.status == before, status=after):
         raise Refused("finding_not_open", 409)
-    session.refresh(finding, ["status"])
 
 
 def comment(session: Session, user: User, response: FindingResponse, text: str) -> ResponseComment:
@@ -891,13 +884,8 @@ def decide(
     elif len(reason) > MAX_TEXT:
         raise Refused("reason_too_long", 400, limit=MAX_TEXT)
     finding = response.finding
-    decided = session.execute(
-        update(FindingResponse)
-        .where(FindingResponse.id == response.id, FindingResponse.decision.is_(None))
-        .values(decision=decision)
-        .execution_options(synchronize_session=False)
-    )
-    if decided.rowcount != 1:  # decided meanwhile, by another click or another person
+    if not change_if(session, response, FindingResponse.decision.is_(None), decision=decision):
+        # decided meanwhile, by another click or another person
         raise Refused("response_decided", 409)
     try:
         after = machine.next_status(finding.status, decision)
