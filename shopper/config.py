@@ -75,9 +75,19 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
     }
 
 
+        # ---- production trust ----
+        # PostgreSQL: give up connecting / on one statement after this many seconds (a 503)
+        "DATABASE_CONNECT_TIMEOUT": 5.0,
+        "DATABASE_STATEMENT_TIMEOUT": 15.0,
+        # ---- end of production trust ----
 def _secret_key(instance_path: Path) -> str:
     """A per-installation key kept under instance/, made on first run; never in the repo."""
     path = instance_path / "secret_key"
+# ---- production trust ----
+_PRODUCTION_SECONDS = ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT")
+# ---- end of production trust ----
+
+
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -114,6 +124,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
     if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):
         config["AUTO_RELEASE"] = True
+    for name in _PRODUCTION_SECONDS:
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = float(env[f"SHOPPER_{name}"])
     if env.get("SHOPPER_BEHIND_PROXY", "").lower() in ("1", "true", "yes"):
         config["BEHIND_PROXY"] = True  # trust one proxy's X-Forwarded-For/-Proto/-Host
     if env.get("SHOPPER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):

@@ -6,12 +6,13 @@ Services take a `Session` argument and only `flush()`; the request commits once
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import ColumnElement, DateTime, MetaData, create_engine, event, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, DateTime, MetaData, create_engine, event, exc, update
+from sqlalchemy.engine import Engine, ExceptionContext
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -81,20 +82,87 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+# SQLite opens a file it may not write read-only, and such a connection stays read-only
+# after the file is writable again: it is never pooled, and a read-only error drops the pool.
+_READ_ONLY_ERRORS = ("attempt to write a readonly database", "readonly database")
+
+
+def _sqlite_note_read_only(path: str):
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["read_only"] = bool(path) and not os.access(path, os.W_OK)
+
+    return connected
+
+
+def _sqlite_drop_read_only(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None and record.info.get("read_only"):
+        record.invalidate()
+
+
+def _sqlite_read_only_is_a_disconnect(context: ExceptionContext) -> None:
+    if any(text in str(context.original_exception) for text in _READ_ONLY_ERRORS):
+        context.is_disconnect = True  # the pool reconnects: the next request may write again
+
+
+def make_engine(
+    url: str, *, connect_timeout: float | None = None, statement_timeout: float | None = None
+) -> Engine:
+    """The engine for `url`. On PostgreSQL a connection attempt gives up after
+    `connect_timeout` seconds and a statement after `statement_timeout` seconds, so a database
+    that does not answer fails a request quickly (a 503) instead of holding a worker."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        if connect_timeout:
+            connect_args["connect_timeout"] = max(1, round(connect_timeout))
+        if statement_timeout:
+            connect_args["options"] = f"-c statement_timeout={round(statement_timeout * 1000)}"
+    engine = create_engine(
+        url,
+        pool_pre_ping=not url.startswith("sqlite"),
+        pool_timeout=connect_timeout or 30,
+        connect_args=connect_args,
+    )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_note_read_only(engine.url.database or ""))
+        event.listen(engine, "checkin", _sqlite_drop_read_only)
+        event.listen(engine, "handle_error", _sqlite_read_only_is_a_disconnect)
     return engine
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True for a database that is down, silent, timed out, locked or read-only: a 503 (try
+    again later), as opposed to a request the database refused."""
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
+def release_session() -> None:
+    """Roll back and drop this request's session, whatever state a failure left it in;
+    anything after this gets a fresh one."""
+    session = g.pop("_db_session", None)
+    if session is None:
+        return
+    try:
+        session.rollback()
+    except exc.SQLAlchemyError:
+        pass  # the connection is gone: closing below discards it
+    finally:
+        session.close()
 
 
 class Database:
     """A small Flask extension: the engine per app, a session per app context."""
 
     def init_app(self, app: Flask) -> None:
-        app.extensions["shopper.db"] = make_engine(app.config["DATABASE_URL"])
+        app.extensions["shopper.db"] = make_engine(
+            app.config["DATABASE_URL"],
+            connect_timeout=app.config["DATABASE_CONNECT_TIMEOUT"],
+            statement_timeout=app.config["DATABASE_STATEMENT_TIMEOUT"],
+        )
         app.teardown_appcontext(self._close)
 
     @staticmethod

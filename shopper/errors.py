@@ -1,20 +1,24 @@
 """One handler per status: a sentence in the user's language, as a page or as JSON.
 
-The database session is rolled back by the request cycle for every 4xx/5xx.
+Every handler rolls the database session back first and renders without the database
+(the page's layout reads who is signed in from what was loaded before the error), so a
+failed flush or a database that is down gives a sentence, never a bare 500.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, g, jsonify, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from markupsafe import escape
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from shopper.auth.access import wants_json
+from shopper.auth.access import settle_viewer, wants_json
+from shopper.db import database_unavailable, release_session
 from shopper.refusals import Refused
 
 log = logging.getLogger(__name__)
@@ -130,10 +134,39 @@ def refusal_message(refusal: Refused) -> str:
     return str(template) % params if params else str(template)
 
 
-def respond(status: int, message: str, **extra):
+# ---- production trust ----
+UNAVAILABLE = _l(
+    "The database is not answering, so nothing could be saved or shown. "
+    "Please try again in a few minutes."
+)
+# ---- end of production trust ----
+
+RETRY_UNAVAILABLE_SECONDS = 30
+
+
+def respond(status: int, message: str, *, database_usable: bool = True, **extra):
+    """The sentence as JSON or as a page, after the session is rolled back.
+
+    `database_usable` False (the database is down or failing): the page is rendered from
+    what is in memory only; otherwise the signed-in user may be read once more.
+    """
+    viewer = settle_viewer(may_query=False)  # before the rollback expires what was loaded
+    release_session()
     if wants_json():
         return jsonify(error=message, **extra), status
-    return render_template("error.html", status=status, message=message, **extra), status
+    g.viewer = viewer or settle_viewer(may_query=database_usable)
+    try:
+        page = render_template("error.html", status=status, message=message, **extra)
+    except Exception:  # the layout itself failed: a minimal page still carries the sentence
+        log.exception("error page failed to render")
+        page = f"<!doctype html><html><body><p>{escape(message)}</p></body></html>"
+    return page, status
+
+
+def unavailable(exc: BaseException):
+    log.error("database unavailable: %s", exc)
+    body, status = respond(503, str(UNAVAILABLE), database_usable=False, code="unavailable")
+    return body, status, {"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)}
 
 
 def init_app(app: Flask) -> None:
@@ -153,10 +186,20 @@ def init_app(app: Flask) -> None:
         log.warning("integrity error: %s", exc.orig)
         return respond(409, str(REFUSALS["conflict"]), code="conflict")
 
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError):
+        if database_unavailable(exc):
+            return unavailable(exc)
+        log.error("database error: %r", exc)
+        return respond(500, str(STATUS_MESSAGES[500]), database_usable=False, code="500")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        original = getattr(exc, "original_exception", None)
+        if original is not None and database_unavailable(original):
+            return unavailable(original)  # e.g. the commit after the view failed
         message = STATUS_MESSAGES.get(status) or exc.description or ""
         if status >= 500:
-            log.error("server error: %r", getattr(exc, "original_exception", exc))
-        return respond(status, str(message), code=str(status))
+            log.error("server error: %r", original or exc)
+        return respond(status, str(message), database_usable=original is None, code=str(status))

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import inspect as inspect_row
+from sqlalchemy.exc import SQLAlchemyError
 
-from shopper.auth.models import Role
+from shopper.auth.models import Role, User
 
 F = TypeVar("F", bound=Callable)
 PUBLIC = "public"
@@ -59,5 +61,39 @@ def wants_json() -> bool:
     return best == "application/json" or request.is_json
 
 
+def viewer() -> dict[str, str] | None:
+    """Who a page is for, as plain values (name, role), or None when nobody is signed in.
+
+    The layout reads this, never `current_user` itself: an error page sets `g.viewer` from
+    what was loaded before the error, so rendering it needs no database.
+    """
+    if "viewer" in g:
+        return g.viewer
+    if not current_user.is_authenticated:
+        return None
+    return {"name": current_user.display_name, "role": current_user.role}
+
+
+def settle_viewer(*, may_query: bool) -> dict[str, str] | None:
+    """Fix who an error page is for, so that rendering it needs no database: the signed-in
+    user already in memory (no I/O); when none was loaded and `may_query`, one guarded attempt
+    to load it; otherwise nobody (Flask-Login is told so, or its template context would query).
+    """
+    user = g.get("_login_user")
+    if isinstance(user, User) and user.is_authenticated:
+        values = inspect_row(user).dict  # what was loaded, without refreshing anything
+        if "display_name" in values and "role" in values:
+            return {"name": values["display_name"], "role": values["role"]}
+        return None
+    if user is None and may_query:
+        try:
+            return viewer()
+        except SQLAlchemyError:
+            pass
+    g._login_user = current_app.login_manager.anonymous_user()
+    return None
+
+
 def init_app(app: Flask) -> None:
     app.before_request(enforce)
+    app.jinja_env.globals["viewer"] = viewer
