@@ -71,9 +71,23 @@ def register_blueprints(app: Flask) -> None:
     from shopper.notices.views import bp as notices
     from shopper.notices.views import verify_bp as verify
     from shopper.office.views import bp as office
+    from shopper.org.views import bp as org
+    from shopper.periods.views import bp as periods
     from shopper.photos.views import bp as photos
 
-    for blueprint in (assets, auth, inspect, inspections, photos, office, branch, notices, verify):
+    for blueprint in (
+        assets,
+        auth,
+        inspect,
+        inspections,
+        photos,
+        office,
+        branch,
+        notices,
+        verify,
+        periods,
+        org,
+    ):
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger)
 

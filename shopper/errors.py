@@ -102,6 +102,35 @@ REFUSALS = {
     "nothing_in_range": _l("No released inspection falls in that range."),
     "too_many_photos": _l("At most %(limit)s photos per answer."),
     # ---- end of release, notices and the rectification loop ----
+    # ---- periods and features ----
+    "period_bad_code": _l("A period's code is 1 to 20 letters, digits or hyphens, such as 2027Q1."),
+    "period_code_taken": _l("There is already a period %(period)s. Choose another code."),
+    "period_dates_required": _l("Give the period's first and last day."),
+    "period_bad_date": _l("Write dates as year-month-day, such as 2027-01-01."),
+    "period_ends_before_start": _l("The period's last day cannot be before its first day."),
+    "period_bad_version": _l("Choose one of the versions on offer for each checklist."),
+    "period_started": _l(
+        "Inspections of period %(period)s have started, so its checklist versions can no longer "
+        "change. Make a new period to use other versions."
+    ),
+    "feature_bad_code": _l(
+        "A feature's code is 1 to 40 lower-case letters, digits or underscores, such as vip_room."
+    ),
+    "feature_code_taken": _l("There is already a feature %(feature)s."),
+    "feature_names_required": _l("Give the feature's Chinese and English names."),
+    "feature_name_too_long": _l("A feature's name may be at most %(limit)s characters."),
+    "feature_has_outlets": _l(
+        "Feature %(feature)s cannot be deleted while outlets have it (%(count)s). "
+        "Untick it in the outlet profiles first."
+    ),
+    "feature_needed": _l(
+        "Feature %(feature)s cannot be deleted: items of these checklist versions need it: "
+        "%(versions)s."
+    ),
+    "profile_stale": _l(
+        "Outlets or features changed since this page was loaded. Reload the page and try again."
+    ),
+    # ---- end of periods and features ----
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),

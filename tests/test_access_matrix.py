@@ -323,6 +323,89 @@ EXPECTED = {
         outlet_manager3=403,
         sub_branch_manager=403,
     ),
+    # ---- periods and outlet features (issue 14) ----
+    ("GET", "/office/periods"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/periods"): dict(
+        anonymous=302,
+        admin=400,  # an empty form: no code
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/periods/{period}/versions"): dict(
+        anonymous=302,
+        admin=409,  # its inspections started
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/periods/{period}/current"): dict(
+        anonymous=302,
+        admin=302,  # current already
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/features"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/features"): dict(
+        anonymous=302,
+        admin=400,  # an empty form: no code
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/features/{feature}/rename"): dict(
+        anonymous=302,
+        admin=400,  # no names
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/features/{feature}/delete"): dict(
+        anonymous=302,
+        admin=409,  # outlets have it
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/features/profiles"): dict(
+        anonymous=302,
+        admin=302,  # no rows: nothing changed
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    # ---- end of periods and outlet features ----
     ("POST", "/logout"): dict(
         anonymous=302,
         admin=302,
@@ -372,6 +455,8 @@ def objects(login, world, app):
         "sha": photo["thumb"].split("/")[2],
         "variant": "thumb",
         "lang": "en",
+        "period": world.period_id,
+        "feature": "vip_room",
         **ids,
     }
 
