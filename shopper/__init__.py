@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from shopper import assets, i18n
+    from shopper import assets, forms, i18n
     from shopper.auth import access
     from shopper.auth.views import init_login
     from shopper.extensions import csrf, db, login_manager
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     csrf.init_app(app)
+    forms.init_app(app)  # before any view: input no column can hold is refused
     login_manager.init_app(app)
     init_login(login_manager)
     i18n.init_app(app)
@@ -65,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from shopper.assets import bp as assets
     from shopper.auth.views import bp as auth
     from shopper.branch.views import bp as branch
+    from shopper.checklists.views import bp as checklists
     from shopper.inspections.views import bp as inspect
     from shopper.inspections.views import shared as inspections
     from shopper.notices.ledger_views import bp as ledger
@@ -90,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger)
+    app.register_blueprint(checklists)
 
 
 class SessionInterface(SecureCookieSessionInterface):

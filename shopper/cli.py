@@ -16,6 +16,7 @@ from shopper import demo, migrate
 from shopper.checklists import service as checklists
 from shopper.core.checklist import ChecklistInvalid
 from shopper.extensions import db
+from shopper.org.features import ensure_defaults
 
 
 @click.command("init-db")
@@ -30,10 +31,13 @@ def init_db() -> None:
 @with_appcontext
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def load_checklists(directory: Path | None) -> None:
-    """Validate and publish every checklist file; unchanged files publish nothing."""
+    """Validate and publish every checklist file (earlier editions first, on a fresh
+    installation); unchanged files publish nothing."""
     directory = directory or Path(current_app.config["CHECKLIST_DIR"])
+    ensure_defaults(db.session)
     try:
-        published = checklists.load_directory(db.session, directory)
+        published = checklists.load_editions(db.session, directory)
+        published += checklists.load_directory(db.session, directory)
     except ChecklistInvalid as exc:
         db.session.rollback()
         click.echo("Checklists refused, nothing was published:", err=True)

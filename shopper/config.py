@@ -27,6 +27,9 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "STORAGE_DIR": str(instance_path / "storage"),
         "CHECKLIST_DIR": str(ROOT / "checklists"),
         "SCORE_BANDS": DEFAULT_BANDS,
+        # the band a failed red line forces, whatever the score (shown beside it); unset:
+        # the lowest band. Ranking goes by band first, so it never ranks above a clean pass.
+        "RED_LINE_BAND": None,
         # the order an inspector meets them on a visit
         "CHECKLIST_ORDER": ["six_s", "teller_seven_steps", "five_courtesies"],
         "TIMEZONE": "Asia/Shanghai",
@@ -72,22 +75,22 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "BANK_NAME": None,
         "ISSUING_OFFICE": None,
         "NOTICE_MAX_BYTES": 20 * 1024 * 1024,
-    }
-
-
         # ---- production trust ----
         # PostgreSQL: give up connecting / on one statement after this many seconds (a 503)
         "DATABASE_CONNECT_TIMEOUT": 5.0,
         "DATABASE_STATEMENT_TIMEOUT": 15.0,
         # ---- end of production trust ----
-def _secret_key(instance_path: Path) -> str:
-    """A per-installation key kept under instance/, made on first run; never in the repo."""
-    path = instance_path / "secret_key"
+    }
+
+
 # ---- production trust ----
 _PRODUCTION_SECONDS = ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT")
 # ---- end of production trust ----
 
 
+def _secret_key(instance_path: Path) -> str:
+    """A per-installation key kept under instance/, made on first run; never in the repo."""
+    path = instance_path / "secret_key"
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -114,19 +117,20 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "PUBLIC_URL",
         "BANK_NAME",
         "ISSUING_OFFICE",
+        "RED_LINE_BAND",
     ):
         if env.get(f"SHOPPER_{name}"):
             config[name] = env[f"SHOPPER_{name}"]
     for name in ("NOTICE_DEADLINE_WORKING_DAYS", "DISPUTE_WORKING_DAYS"):
         if env.get(f"SHOPPER_{name}"):
             config[name] = int(env[f"SHOPPER_{name}"])
+    for name in _PRODUCTION_SECONDS:
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = float(env[f"SHOPPER_{name}"])
     if env.get("SHOPPER_HOLIDAYS"):  # comma-separated ISO dates
         config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
     if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):
         config["AUTO_RELEASE"] = True
-    for name in _PRODUCTION_SECONDS:
-        if env.get(f"SHOPPER_{name}"):
-            config[name] = float(env[f"SHOPPER_{name}"])
     if env.get("SHOPPER_BEHIND_PROXY", "").lower() in ("1", "true", "yes"):
         config["BEHIND_PROXY"] = True  # trust one proxy's X-Forwarded-For/-Proto/-Host
     if env.get("SHOPPER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):

@@ -19,14 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import Role, User
-from shopper.checklists.service import latest_versions
+from shopper.checklists.service import history, latest_versions
 from shopper.core.scoring import bands_from_config
 from shopper.inspections import service as inspections
 from shopper.inspections import visit as visits
 from shopper.inspections.models import Inspection
 from shopper.notices import service as notices
+from shopper.org.features import all_features, ensure_defaults
 from shopper.org.models import Agency, Outlet, SubBranch
-from shopper.periods.models import Assignment, Period
+from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos import service as photos
 
 SUB_BRANCHES = [
@@ -51,6 +52,16 @@ LOCATIONS = [
     ("30.317000", "120.355000"),  # 大学城
 ]
 LOGINS_FILE = "demo-logins.txt"
+# what the outlets lack (every other feature they have): small outlets have no VIP room,
+# no foreign currency, no wealth sales; two have no self-service area, one no ramp
+LACKS = {
+    2: {"vip_room", "foreign_currency", "wealth_sales"},
+    3: {"vip_room", "foreign_currency", "wealth_sales", "self_service"},
+    6: {"foreign_currency"},
+    7: {"vip_room", "wealth_sales", "accessible_entrance"},
+    10: {"vip_room", "foreign_currency", "wealth_sales", "self_service"},
+    11: {"foreign_currency"},
+}
 
 
 def quarter_of(day: date) -> tuple[str, date, date]:
@@ -70,10 +81,14 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         _place_outlets(session)  # a demo seeded before outlets had a location gets one
         return _read_logins(logins_path) if logins_path.exists() else []
 
+    ensure_defaults(session)
+    features = all_features(session)
     period_code, starts, ends = quarter_of(date.today())
     period = Period(code=period_code, starts_on=starts, ends_on=ends, is_current=True)
+    last_code, last_starts, last_ends = quarter_of(starts - timedelta(days=1))
+    last = Period(code=last_code, starts_on=last_starts, ends_on=last_ends)
     agency = Agency(name="明镜服务质量咨询公司")
-    session.add_all([period, agency])
+    session.add_all([period, last, agency])
     outlets: list[Outlet] = []
     sub_branches: list[SubBranch] = []
     for sb_code, sb_name, outlet_names in SUB_BRANCHES:
@@ -87,6 +102,7 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
                 sub_branch=sub_branch,
                 latitude=Decimal(latitude),
                 longitude=Decimal(longitude),
+                features=[f for f in features if f.code not in LACKS.get(len(outlets), set())],
             )
             outlets.append(outlet)
         session.add(sub_branch)
@@ -119,10 +135,17 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         Assignment(period=period, outlet=outlet, inspector=inspector1 if n < 6 else inspector2)
         for n, outlet in enumerate(outlets)
     ]
-    session.add_all(assignments)
+    earlier = [Assignment(period=last, outlet=o, inspector=inspector1) for o in outlets[8:10]]
+    session.add_all([*assignments, *earlier])
     session.flush()
+    _pin_editions(session, last, period, config["CHECKLIST_ORDER"])
+    # last period's two visits were made on the first edition of the standards
+    period.is_current, last.is_current = False, True
+    done = _submit_examples(session, inspector1, earlier, config)
+    _check_examples(session, admin, done, config, ("released", "released"))
+    period.is_current, last.is_current = True, False
     examples = _submit_examples(session, inspector2, assignments[8:], config)
-    _check_examples(session, admin, examples, config)
+    _check_examples(session, admin, examples, config, EXAMPLE_CHECKS)
 
     instance.mkdir(parents=True, exist_ok=True)
     logins_path.write_text("".join("\t".join(row) + "\n" for row in logins))
@@ -135,12 +158,26 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
 EXAMPLE_CHECKS = ("released", "waiting", "returned", "released")
 
 
+def _pin_editions(session: Session, last: Period, current: Period, order: list[str]) -> None:
+    """Last period on the first edition of each checklist, this one on the latest."""
+    latest = latest_versions(session, order)
+    for n, version in enumerate(latest, start=1):
+        current.checklists.append(PeriodChecklist(version=version, position=n))
+        first = history(session, version.code)[0]
+        last.checklists.append(PeriodChecklist(version=first, position=n))
+    session.flush()
+
+
 def _check_examples(
-    session: Session, admin: User, examples: list[Inspection], config: dict[str, Any]
+    session: Session,
+    admin: User,
+    examples: list[Inspection],
+    config: dict[str, Any],
+    checks: tuple[str, ...],
 ) -> None:
     settings = notices.Settings.from_config(config)
     store = photos.storage()
-    for check, inspection in zip(EXAMPLE_CHECKS, examples, strict=False):
+    for check, inspection in zip(checks, examples, strict=False):
         if check == "released":
             notices.release(session, store, admin, inspection, settings)
         elif check == "returned":
@@ -153,16 +190,20 @@ def _submit_examples(
     session: Session, inspector: User, assignments: list[Assignment], config: dict[str, Any]
 ) -> list[Inspection]:
     """A few submitted inspections so every role's screens show something."""
-    versions = latest_versions(session, config["CHECKLIST_ORDER"])
-    if not versions:
+    if not latest_versions(session):
         return []
-    bands = bands_from_config(config["SCORE_BANDS"])
+    bands = bands_from_config(config["SCORE_BANDS"], config["RED_LINE_BAND"])
     rng = random.Random(2026)
     made = []
     for fail_rate, assignment in zip((0.04, 0.12, 0.1, 0.25), assignments, strict=False):
-        inspection = inspections.start(session, inspector, assignment.id, "on_site", versions)
+        inspection = inspections.start(
+            session, inspector, assignment.id, "on_site", config["CHECKLIST_ORDER"]
+        )
+        preset = {(a.checklist_version_id, a.item_code) for a in inspection.answers}
         for pin in inspections.pinned(inspection):
             for item in pin.checklist.items:
+                if (pin.version.id, item.code) in preset:
+                    continue
                 failed = rng.random() < fail_rate and not item.photo_required_on_fail
                 result = "fail" if failed else "pass"
                 inspections.save_answer(

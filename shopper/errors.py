@@ -131,6 +131,33 @@ REFUSALS = {
         "Outlets or features changed since this page was loaded. Reload the page and try again."
     ),
     # ---- end of periods and features ----
+    # ---- checklists: editor, versions, N/A set at the start ----
+    "preset_na_outlet": _l(
+        "Item %(item)s does not apply to this outlet: it was set to N/A at the start and "
+        "cannot be changed."
+    ),
+    "preset_na_video": _l(
+        "Item %(item)s cannot be judged on video: it was set to N/A at the start and "
+        "cannot be changed."
+    ),
+    "bad_checklist_code": _l(
+        "A checklist code is 1 to 40 lower-case letters, digits or underscores, such as six_s."
+    ),
+    "bad_draft": _l("The draft could not be read. Reload the page and try again."),
+    "draft_too_large": _l("The checklist is too large: at most 1 MB."),
+    "draft_changed": _l(
+        "This draft was changed in another tab or by someone else. Reload the page to see "
+        "the latest draft."
+    ),
+    "draft_invalid": _l(
+        "The draft cannot be published yet: %(count)s problems are marked in the editor."
+    ),
+    "draft_unchanged": _l(
+        "The draft is the same as the latest version, so there is nothing to publish."
+    ),
+    "version_withdrawn": _l("This version has already been withdrawn."),
+    "version_in_use": _l("This version cannot be withdrawn: a period or an inspection uses it."),
+    # ---- end of checklists ----
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),
@@ -164,6 +191,13 @@ def refusal_message(refusal: Refused) -> str:
 
 
 # ---- production trust ----
+REFUSALS["nul_character"] = _l(
+    "The text contains a character that cannot be stored (a NUL). "
+    "Please remove it, or type the text again."
+)
+REFUSALS["number_out_of_range"] = _l(
+    "A number in the form is far too large to mean anything here. Please check it."
+)
 UNAVAILABLE = _l(
     "The database is not answering, so nothing could be saved or shown. "
     "Please try again in a few minutes."

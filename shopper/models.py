@@ -1,7 +1,7 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
 from shopper.auth.models import LoginSession, Role, User
-from shopper.checklists.models import ChecklistVersion
+from shopper.checklists.models import ChecklistDraft, ChecklistVersion
 from shopper.db import Base
 from shopper.inspections.models import (
     Answer,
@@ -22,8 +22,8 @@ from shopper.notices.models import (
     ResponsePhoto,
     ScoreRevision,
 )
-from shopper.org.models import Agency, Outlet, SubBranch
-from shopper.periods.models import Assignment, Period
+from shopper.org.models import Agency, Feature, Outlet, SubBranch
+from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos.models import Photo
 
 __all__ = [
@@ -41,7 +41,10 @@ __all__ = [
     "AnswerConflict",
     "Assignment",
     "Base",
+    "ChecklistDraft",
     "ChecklistVersion",
+    "Feature",
+    "PeriodChecklist",
     "ClientWrite",
     "Inspection",
     "InspectionChecklist",

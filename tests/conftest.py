@@ -22,6 +22,7 @@ from shopper.db import Base, make_engine
 from shopper.extensions import db
 from shopper.migrate import upgrade
 from shopper.models import Agency, Assignment, Outlet, Period, SubBranch
+from shopper.org.features import all_features, ensure_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
@@ -105,6 +106,7 @@ def world(app) -> World:
     (plus a second inspector and a second outlet manager), checklists published."""
     with app.app_context():
         s = db.session
+        ensure_defaults(s)
         load_directory(s, ROOT / "checklists")
         period = Period(
             code="2026Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), is_current=True
@@ -115,6 +117,8 @@ def world(app) -> World:
         o1 = Outlet(code="O1", name="Outlet One", sub_branch=sb1)
         o2 = Outlet(code="O2", name="Outlet Two", sub_branch=sb1)
         o3 = Outlet(code="O3", name="Outlet Three", sub_branch=sb2)
+        for outlet in (o1, o2, o3):  # a full outlet: every item applies unless a test says not
+            outlet.features = all_features(s)
         s.add_all([period, old, agency, sb1, sb2, o1, o2, o3])
         s.flush()
         users = {

@@ -129,14 +129,13 @@ def submitted_directly(app, inspector_id: int, assignment_id: int, result_for) -
     """Start, answer and submit an inspection through the services (no HTTP): fast set-up
     for tests about what happens after submission. A failed item gets a note."""
     from shopper.auth.models import User
-    from shopper.checklists.service import latest_versions
     from shopper.core.scoring import bands_from_config
 
     with app.app_context():
         s = db.session
         inspector = s.get(User, inspector_id)
-        versions = latest_versions(s, app.config["CHECKLIST_ORDER"])
-        inspection = service.start(s, inspector, assignment_id, "on_site", versions)
+        order = app.config["CHECKLIST_ORDER"]
+        inspection = service.start(s, inspector, assignment_id, "on_site", order)
         for pin in service.pinned(inspection):
             for item in pin.checklist.items:
                 result = result_for(item)

@@ -15,9 +15,12 @@ from tests.conftest import ROOT
 
 
 def seed(app, tmp_path):
-    from shopper.checklists.service import load_directory
+    from shopper.checklists.service import load_directory, load_editions
+    from shopper.org.features import ensure_defaults
 
     with app.app_context():
+        ensure_defaults(db.session)
+        load_editions(db.session, ROOT / "checklists")
         load_directory(db.session, ROOT / "checklists")
         demo.seed(db.session, tmp_path, app.config)
         db.session.commit()
@@ -39,14 +42,41 @@ def test_the_example_inspections_have_a_visit_record_and_an_attestation(app, tmp
     seed(app, tmp_path)
     with app.app_context():
         examples = db.session.scalars(select(Inspection).order_by(Inspection.id)).all()
-        assert [i.status for i in examples] == ["released", "submitted", "draft", "released"]
-        returned = examples[2]
+        statuses = ["released", "released", "released", "submitted", "draft", "released"]
+        assert [i.status for i in examples] == statuses
+        returned = examples[4]
         assert returned.submissions[0].return_reason and returned.score is None
         for inspection in examples:
             assert inspection.submissions[0].score is not None
             assert inspection.arrived_at < inspection.ticket_at <= inspection.called_at
             assert inspection.called_at < inspection.departed_at
             assert inspection.checkin_band == "near"
+
+
+def test_last_period_was_inspected_on_the_first_edition_and_this_one_on_the_latest(
+    app, tmp_path
+):
+    from shopper.checklists.service import latest_versions
+
+    seed(app, tmp_path)
+    with app.app_context():
+        examples = db.session.scalars(select(Inspection).order_by(Inspection.id)).all()
+        latest = {v.code: v.version for v in latest_versions(db.session)}
+        assert latest == {"six_s": 2, "teller_seven_steps": 2, "five_courtesies": 2}
+        for inspection in examples[:2]:
+            assert {c.version.version for c in inspection.checklists} == {1}
+        for inspection in examples[2:]:
+            assert {c.version.code: c.version.version for c in inspection.checklists} == latest
+
+
+def test_items_an_outlet_lacks_the_feature_for_were_answered_na_before_the_visit(app, tmp_path):
+    seed(app, tmp_path)
+    with app.app_context():
+        small = db.session.scalar(select(Outlet).where(Outlet.code == "SB03-11"))
+        assert "self_service" not in small.feature_codes
+        inspection = db.session.scalar(select(Inspection).where(Inspection.outlet_id == small.id))
+        preset = [a for a in inspection.answers if a.na_reason == "outlet"]
+        assert preset and all(a.result == "na" for a in preset)
 
 
 def test_the_demo_outlet_manager_has_a_signed_notice_to_answer(app, tmp_path):

@@ -1,7 +1,8 @@
 """Scoring: points earned over points applicable, ×100, one decimal.
 
-N/A items leave both sums; a failed red-line item fails the inspection whatever
-the total; bands come from configuration, never from constants here.
+N/A items leave both sums; a failed red-line item puts the inspection in the
+configured red-line band (by default the lowest) whatever the total, and ranking
+goes by band before score; bands come from configuration, never from constants here.
 """
 
 from __future__ import annotations
@@ -25,22 +26,29 @@ class Band:
     code: str
     minimum: Decimal
     passing: bool
+    red_line: bool = False  # where a failed red line puts an inspection
 
 
-def bands_from_config(rows: Iterable[Sequence[object]]) -> tuple[Band, ...]:
-    """Bands sorted from the highest minimum down; the lowest must start at 0."""
-    bands = tuple(
-        sorted(
-            (
-                Band(str(code), Decimal(str(minimum)), bool(passing))
-                for code, minimum, passing in rows
-            ),
-            key=lambda b: b.minimum,
-            reverse=True,
-        )
+def bands_from_config(
+    rows: Iterable[Sequence[object]], red_line_band: str | None = None
+) -> tuple[Band, ...]:
+    """Bands sorted from the highest minimum down; the lowest must start at 0.
+
+    `red_line_band` names the band a failed red line forces; unset, the lowest. It
+    must not be a passing band: a red line always fails.
+    """
+    ordered = sorted(
+        ((str(code), Decimal(str(minimum)), bool(passing)) for code, minimum, passing in rows),
+        key=lambda row: row[1],
+        reverse=True,
     )
-    if not bands or bands[-1].minimum != 0:
+    if not ordered or ordered[-1][1] != 0:
         raise ValueError("score bands must end with one starting at 0")
+    target = red_line_band or ordered[-1][0]
+    bands = tuple(Band(code, low, passing, code == target) for code, low, passing in ordered)
+    chosen = next((b for b in bands if b.red_line), None)
+    if chosen is None or chosen.passing:
+        raise ValueError(f"the red-line band {target!r} must be one of the failing bands")
     return bands
 
 
@@ -49,6 +57,7 @@ class Answer:
     result: Result
     note: str = ""
     photos: int = 0
+    preset: bool = False  # N/A set at the start (outlet feature, video), not by the inspector
 
 
 AnswerKey = tuple[str, str]  # (checklist code, item code)
@@ -88,10 +97,22 @@ def percent(earned: Decimal, applicable: Decimal) -> Decimal | None:
 
 def band_for(score: Decimal, bands: Sequence[Band], red_line_failed: bool) -> Band:
     band = next(b for b in bands if score >= b.minimum)
-    if red_line_failed and band.passing:
-        # a red line caps the result at the best failing band
-        band = next(b for b in bands if not b.passing)
+    if red_line_failed:
+        # the red-line band, unless the score alone is already lower
+        forced = next(b for b in bands if b.red_line)
+        band = min(band, forced, key=lambda b: b.minimum)
     return band
+
+
+def rank_key(band: str | None, score: Decimal | None, bands: Sequence[Band]) -> tuple[int, Decimal]:
+    """Sort key, best first: by band, then by score within the band, unscored last.
+
+    So a 95 whose red line failed (its band forced down) never ranks above a clean 86.
+    """
+    order = {b.code: n for n, b in enumerate(bands)}
+    if band is None or score is None:
+        return (len(order) + 1, Decimal(0))
+    return (order.get(band, len(order)), -score)
 
 
 def score(
@@ -145,7 +166,7 @@ def gaps(checklists: Sequence[Checklist], answers: Mapping[AnswerKey, Answer]) -
 def _item_gaps(item: Item, answer: Answer | None) -> list[str]:
     if answer is None:
         return ["unanswered"]
-    if answer.result is Result.NA and not item.na_allowed:
+    if answer.result is Result.NA and not item.na_allowed and not answer.preset:
         return ["na_not_allowed"]
     if answer.result is not Result.FAIL:
         return []

@@ -145,6 +145,7 @@ class Answer(Base):
             ["inspection_checklists.inspection_id", "inspection_checklists.checklist_version_id"],
         ),
         CheckConstraint("result IN ('pass', 'fail', 'na')", name="result"),
+        CheckConstraint("na_reason IN ('outlet', 'video')", name="na_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +157,9 @@ class Answer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # when the phone made the change: two phones answering one item, the latest wins
     changed_at: Mapped[datetime | None]
+    # set when the start answered it N/A (the outlet lacks a feature it needs, or a video
+    # check cannot judge it): not the inspector's answer, and not theirs to change
+    na_reason: Mapped[str | None] = mapped_column(String(10))
 
 
 class AnswerConflict(Base):

@@ -101,6 +101,8 @@ def checklists(session: Session, inspection: Inspection) -> list[dict[str, Any]]
                         "na_allowed": item.na_allowed,
                         "photo_required": item.photo_required_on_fail,
                         "result": answer.result if answer else None,
+                        # "outlet" / "video": answered N/A at the start, not by the inspector
+                        "preset": answer.na_reason if answer else None,
                         "note": answer.note if answer else "",
                         "updated_at": answer.updated_at if answer else None,
                         "photos": [

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import Role, User
+from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
 from shopper.core import checklist as core
 from shopper.core import scoring
@@ -91,12 +92,14 @@ def start(
     inspector: User,
     assignment_id: int,
     mode: str,
-    versions: Sequence[ChecklistVersion],
+    order: Sequence[str] = (),
 ) -> Inspection:
-    """Start the inspection of an assignment, pinning `versions`.
+    """Start the inspection of an assignment, pinning its period's checklist versions.
 
-    Idempotent: an assignment already started returns its inspection unchanged.
-    Raises Refused("not_found", 404) for someone else's assignment.
+    Items the outlet lacks a feature for, and items a video check cannot judge, are
+    answered N/A at once, marked as such. Idempotent: an assignment already started
+    returns its inspection unchanged. Raises Refused("not_found", 404) for someone
+    else's assignment.
     """
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.inspector_id != inspector.id:
@@ -108,6 +111,7 @@ def start(
         return existing
     if mode not in set(Mode):
         raise Refused("bad_mode")
+    versions = checklists.period_versions(session, assignment.period, order)
     if not versions:
         raise Refused("no_checklists", 409)
     inspection = Inspection(
@@ -122,6 +126,21 @@ def start(
         ],
     )
     session.add(inspection)
+    session.flush()
+    features = assignment.outlet.feature_codes
+    for version in versions:
+        preset = core.preset_na(version.checklist(), features, video=mode == Mode.VIDEO)
+        session.add_all(
+            Answer(
+                inspection_id=inspection.id,
+                checklist_version_id=version.id,
+                item_code=code,
+                result=scoring.Result.NA,
+                note="",
+                na_reason=reason,
+            )
+            for code, reason in preset.items()
+        )
     session.flush()
     return inspection
 
@@ -207,6 +226,8 @@ def save_answer(
         ClientWrite(user_id=inspector.id, uuid=client_uuid, kind="answer", fingerprint=print_)
     )
     answer = _answer(session, inspection, version_id, item_code)
+    if answer is not None and answer.na_reason:
+        raise Refused(f"preset_na_{answer.na_reason}", 409, item=item_code)
     if answer is None:
         if result is None:
             raise Refused("result_first", 400, item=item_code)
@@ -292,7 +313,10 @@ def answer_map(session: Session, inspection: Inspection) -> dict[scoring.AnswerK
     answers = session.scalars(select(Answer).where(Answer.inspection_id == inspection.id))
     return {
         (code_of[a.checklist_version_id], a.item_code): scoring.Answer(
-            scoring.Result(a.result), a.note, photos[(a.checklist_version_id, a.item_code)]
+            scoring.Result(a.result),
+            a.note,
+            photos[(a.checklist_version_id, a.item_code)],
+            preset=a.na_reason is not None,
         )
         for a in answers
     }

@@ -19,10 +19,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
 
 from shopper.auth.access import allow, signed_in, wants_json
 from shopper.auth.models import Role
-from shopper.checklists.service import latest_versions
 from shopper.core.scoring import bands_from_config
 from shopper.errors import refusal_message
 from shopper.extensions import db
@@ -81,8 +81,13 @@ def assignments():
 def start(assignment_id: int):
     form = StartForm()
     require_valid(form)
-    versions = latest_versions(db.session, current_app.config["CHECKLIST_ORDER"])
-    inspection = service.start(db.session, current_user, assignment_id, form.mode.data, versions)
+    order = current_app.config["CHECKLIST_ORDER"]
+    try:
+        inspection = service.start(db.session, current_user, assignment_id, form.mode.data, order)
+    except IntegrityError:
+        # a double tap: the other request started it first; starting again finds its inspection
+        db.session.rollback()
+        inspection = service.start(db.session, current_user, assignment_id, form.mode.data, order)
     return redirect(url_for("inspect.fill", inspection_id=inspection.id))
 
 
@@ -189,7 +194,9 @@ def _record(inspection):
 
 
 def _review_page(inspection, status: int, form: FinalSubmitForm | None = None):
-    bands = bands_from_config(current_app.config["SCORE_BANDS"])
+    bands = bands_from_config(
+        current_app.config["SCORE_BANDS"], current_app.config["RED_LINE_BAND"]
+    )
     answered, total = service.progress(db.session, inspection)
     return (
         render_template(
@@ -215,7 +222,9 @@ def submit(inspection_id: int):
     inspection = service.own_inspection(db.session, current_user, inspection_id)
     form = FinalSubmitForm()
     require_valid(form)
-    bands = bands_from_config(current_app.config["SCORE_BANDS"])
+    bands = bands_from_config(
+        current_app.config["SCORE_BANDS"], current_app.config["RED_LINE_BAND"]
+    )
     try:
         if form.confirm.data != "yes":  # the confirm step, which works without JavaScript
             raise Refused("confirm_required", 400)

@@ -16,7 +16,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from shopper.notices.pdf import thumbnail_uri
+from shopper.pdf import thumbnail_uri
 
 TEMPLATES = {"outlet": "notices/outlet.html", "sub_branch": "notices/sub_branch.html"}
 SEAL_RED = "#d0121b"

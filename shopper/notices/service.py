@@ -84,7 +84,7 @@ class Settings:
             deadline_days=int(config["NOTICE_DEADLINE_WORKING_DAYS"]),
             dispute_days=int(config["DISPUTE_WORKING_DAYS"]),
             holidays=workdays.holidays_from(config.get("HOLIDAYS") or []),
-            bands=scoring.bands_from_config(config["SCORE_BANDS"]),
+            bands=scoring.bands_from_config(config["SCORE_BANDS"], config.get("RED_LINE_BAND")),
             bank=config.get("BANK_NAME"),
             issuer=config.get("ISSUING_OFFICE"),
             photo_limits={

@@ -29,7 +29,7 @@ from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.stamp import StaticStampStyle
 
-from shopper.notices import pdf as pdf_module
+from shopper import pdf as pdf_module
 from shopper.notices.pki import signer_for, subject_text
 from shopper.notices.sync import outside_event_loop
 

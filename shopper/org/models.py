@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import Column, ForeignKey, Numeric, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopper.db import Base
@@ -22,6 +22,31 @@ class SubBranch(Base):
     )
 
 
+class Feature(Base):
+    """Something an outlet may or may not have (a VIP room, a self-service area …).
+
+    Head office keeps the list; checklist items name the features they need, so an
+    outlet without one has those items answered N/A before the visit.
+    """
+
+    __tablename__ = "features"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale.startswith("en") else self.name_zh
+
+
+outlet_features = Table(
+    "outlet_features",
+    Base.metadata,
+    Column("outlet_id", ForeignKey("outlets.id"), primary_key=True),
+    Column("feature_code", ForeignKey("features.code"), primary_key=True),
+)
+
+
 class Outlet(Base):
     __tablename__ = "outlets"
 
@@ -37,6 +62,13 @@ class Outlet(Base):
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
 
     sub_branch: Mapped[SubBranch] = relationship(back_populates="outlets")
+    features: Mapped[list[Feature]] = relationship(
+        secondary=outlet_features, order_by="Feature.code"
+    )
+
+    @property
+    def feature_codes(self) -> frozenset[str]:
+        return frozenset(f.code for f in self.features)
 
 
 class Agency(Base):

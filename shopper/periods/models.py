@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopper.auth.models import User
+from shopper.checklists.models import ChecklistVersion
 from shopper.db import Base
 from shopper.org.models import Outlet
 
@@ -20,6 +21,24 @@ class Period(Base):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     is_current: Mapped[bool] = mapped_column(default=False)
+
+    checklists: Mapped[list[PeriodChecklist]] = relationship(
+        order_by="PeriodChecklist.position", cascade="all, delete-orphan"
+    )
+
+
+class PeriodChecklist(Base):
+    """The checklist versions a period's inspections pin when they start."""
+
+    __tablename__ = "period_checklists"
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), primary_key=True)
+    checklist_version_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_versions.id"), primary_key=True, index=True
+    )
+    position: Mapped[int]
+
+    version: Mapped[ChecklistVersion] = relationship()
 
 
 class Assignment(Base):

@@ -10,13 +10,17 @@ from shopper.checklists.service import load_directory
 from shopper.core.checklist import ChecklistInvalid
 from shopper.extensions import db
 from shopper.inspections.models import Inspection
+from shopper.org.features import ensure_defaults
 from tests.factories import answer, answer_all, items, start, submit
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def checklist_dir(tmp_path):
+def checklist_dir(tmp_path, app):
+    with app.app_context():
+        ensure_defaults(db.session)
+        db.session.commit()
     target = tmp_path / "checklists"
     shutil.copytree(ROOT / "checklists", target)
     return target

@@ -1,11 +1,20 @@
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopper.config import DEFAULT_BANDS
 from shopper.core.checklist import Checklist, Item, Section, Text
-from shopper.core.scoring import Answer, Result, bands_from_config, gaps, score
+from shopper.core.scoring import (
+    Answer,
+    Result,
+    band_for,
+    bands_from_config,
+    gaps,
+    rank_key,
+    score,
+)
 
 BANDS = bands_from_config(DEFAULT_BANDS)
 
@@ -142,13 +151,45 @@ def test_bands_follow_configured_thresholds():
     )
 
 
-def test_red_line_caps_a_high_score_at_the_best_failing_band():
+def test_a_failed_red_line_forces_the_lowest_band_by_default_and_keeps_the_score():
     c = checklist(*[item(f"A-{k}", 1) for k in range(49)], item("R-1", 1, red_line=True))
     answers = {("c", i.code): Answer(Result.PASS) for i in c.items}
     answers[("c", "R-1")] = Answer(Result.FAIL, "cash left out")
     card = score([c], answers, BANDS)
     assert card.score == Decimal("98.0")
-    assert card.band.code == "fail" and not card.passed
+    assert card.band.code == "severe_fail" and not card.passed
+    configured = bands_from_config(DEFAULT_BANDS, red_line_band="fail")
+    assert score([c], answers, configured).band.code == "fail"
+
+
+def test_the_red_line_band_must_be_a_failing_band():
+    with pytest.raises(ValueError):
+        bands_from_config(DEFAULT_BANDS, red_line_band="pass")
+    with pytest.raises(ValueError):
+        bands_from_config(DEFAULT_BANDS, red_line_band="no_such_band")
+
+
+@settings(max_examples=200)
+@given(
+    st.decimals(min_value=0, max_value=100, places=1),
+    st.decimals(min_value=0, max_value=100, places=1),
+    st.sampled_from([None, "fail", "severe_fail"]),
+)
+def test_ranking_by_band_puts_every_red_line_failure_below_every_clean_pass(a, b, target):
+    bands = bands_from_config(DEFAULT_BANDS, red_line_band=target)
+    red = band_for(a, bands, red_line_failed=True)
+    clean = band_for(b, bands, red_line_failed=False)
+    if clean.passing:
+        assert rank_key(clean.code, b, bands) < rank_key(red.code, a, bands)
+    # a red line never lifts an inspection into a better band than its score gives
+    assert red.minimum <= band_for(a, bands, red_line_failed=False).minimum
+
+
+def test_a_95_with_a_failed_red_line_ranks_below_a_clean_86():
+    red = rank_key("severe_fail", Decimal("95"), BANDS)
+    assert rank_key("pass", Decimal("86"), BANDS) < red
+    assert rank_key("excellent", Decimal("91"), BANDS) < rank_key("excellent", Decimal("90"), BANDS)
+    assert rank_key(None, None, BANDS) > red
 
 
 def test_section_subtotals_add_up():

@@ -13,7 +13,7 @@ import pytest
 from flask_babel import force_locale
 from flask_babel import gettext as gettext_
 
-from shopper.notices import pdf
+from shopper import pdf
 from shopper.notices.document import page_words
 from tests.notices import samples
 from tests.notices.conftest import pdftotext

@@ -123,7 +123,7 @@ def test_signed_notice_is_one_certified_pades_revision_covering_the_file(
 def test_signature_field_is_visible_on_the_last_page_in_the_reserved_box(
     signed, small_context, render
 ):
-    from shopper.notices import pdf
+    from shopper import pdf
 
     data = signed("small", small_context)
     reader = PdfFileReader(io.BytesIO(data))

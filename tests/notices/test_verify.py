@@ -11,7 +11,8 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.writer import PageObject
 
-from shopper.notices import pdf, pki
+from shopper import pdf
+from shopper.notices import pki
 from shopper.notices.sync import outside_event_loop
 from shopper.notices.verify import verify_notice
 from tests.notices.conftest import sign_kwargs

@@ -1,8 +1,8 @@
 """HTML to PDF with WeasyPrint, fetching nothing: only `data:` URIs are read.
 
-A notice's HTML carries user text (notes, item wording); whatever it smuggles in as a URL
-(file:, http:, a relative path) must not reach the disk or the network. Fonts come from
-fontconfig, never from a URL. No Flask here.
+A document's HTML (a notice, a printed checklist) carries user text (notes, item wording);
+whatever it smuggles in as a URL (file:, http:, a relative path) must not reach the disk or
+the network. Fonts come from fontconfig, never from a URL. No Flask here.
 """
 
 from __future__ import annotations
