@@ -44,8 +44,23 @@ def answer(client, inspection_id: int, version: int, item: str, result: str, not
     return client.post(f"/inspect/{inspection_id}/answers", data, json=True, **kw)
 
 
+def preset(app, inspection_id: int) -> dict[str, str]:
+    """Item code → why, for the items the start answered N/A (outlet feature, video)."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(Answer.item_code, Answer.na_reason).where(
+                Answer.inspection_id == inspection_id, Answer.na_reason.is_not(None)
+            )
+        )
+        return dict(rows.all())
+
+
 def answer_all(client, app, inspection_id: int, result_for=lambda item: "pass") -> None:
+    """Answer every item the inspector may answer (not those set N/A at the start)."""
+    skip = preset(app, inspection_id)
     for version, code, item in items(app, inspection_id):
+        if code in skip:
+            continue
         result = result_for(item)
         note = "seen on site" if result == "fail" else ""
         response = answer(client, inspection_id, version, code, result, note)

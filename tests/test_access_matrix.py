@@ -406,6 +406,107 @@ EXPECTED = {
         sub_branch_manager=403,
     ),
     # ---- end of periods and outlet features ----
+    # ---- checklists: head office only ----
+    ("GET", "/office/checklists/"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/checklists/drafts"): dict(
+        anonymous=302,
+        admin=400,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/checklists/drafts/{cdraft}"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("PUT", "/office/checklists/drafts/{cdraft}"): dict(
+        anonymous=401,
+        admin=400,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/checklists/drafts/{cdraft}/publish"): dict(
+        anonymous=302,
+        admin=409,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/checklists/{checklist}/diff"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/checklists/{checklist}/v1.yaml"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("GET", "/office/checklists/{checklist}/v1.pdf"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/checklists/import"): dict(
+        anonymous=302,
+        admin=400,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/checklists/{checklist}/v1/withdraw"): dict(
+        anonymous=302,
+        admin=409,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/checklists/drafts/{cdraft}/discard"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    # ---- end of checklists ----
     ("POST", "/logout"): dict(
         anonymous=302,
         admin=302,
@@ -447,6 +548,8 @@ def objects(login, world, app):
     assert answered.status_code == 302
     with app.app_context():
         ids["response"] = db.session.scalars(select(FindingResponse)).one().id
+    started = login("admin").post("/office/checklists/drafts", {"code": "teller_seven_steps"})
+    cdraft = int(started.headers["Location"].rsplit("/", 1)[1])
     return {
         "submitted": submitted,
         "draft": draft,
@@ -457,6 +560,8 @@ def objects(login, world, app):
         "lang": "en",
         "period": world.period_id,
         "feature": "vip_room",
+        "checklist": "teller_seven_steps",
+        "cdraft": cdraft,
         **ids,
     }
 
@@ -486,7 +591,13 @@ def test_route_role_matrix(role, app, objects):
         assert c.login(role).status_code == 302
     for (method, pattern), expected in EXPECTED.items():
         url = pattern.format(**objects)
-        response = c.get(url) if method == "GET" else c.post(url)
+        if method == "GET":
+            response = c.get(url)
+        elif method == "PUT":  # the editor's autosave: JSON with the CSRF header
+            headers = {"X-CSRFToken": c.csrf or c.refresh_csrf(), "Accept": "application/json"}
+            response = c.http.put(url, headers=headers)
+        else:
+            response = c.post(url)
         assert response.status_code == expected[role], (
             f"{role} {method} {url}: {response.status_code}"
         )

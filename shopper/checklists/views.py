@@ -20,7 +20,6 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from shopper.auth.access import allow
 from shopper.auth.models import Role
@@ -31,10 +30,9 @@ from shopper.checklists.models import ChecklistDraft
 from shopper.core import checklist as core
 from shopper.extensions import db
 from shopper.forms import require_valid
-from shopper.inspections.models import InspectionChecklist
 from shopper.notices.forms import ActionForm
 from shopper.org.features import all_features
-from shopper.periods.models import PeriodChecklist
+from shopper.periods.service import version_in_use
 from shopper.refusals import Refused
 
 bp = Blueprint("checklists", __name__, url_prefix="/office/checklists")
@@ -50,15 +48,6 @@ def _draft(draft_id: int) -> ChecklistDraft:
     if draft is None:
         raise Refused("not_found", 404)
     return draft
-
-
-def version_in_use(session: Any, version_id: int) -> bool:
-    """A version a period chose or an inspection pinned stays on offer."""
-    return any(
-        session.scalar(select(model).where(model.checklist_version_id == version_id).limit(1))
-        is not None
-        for model in (PeriodChecklist, InspectionChecklist)
-    )
 
 
 def problem_list(problems: list[core.Problem]) -> list[dict[str, str]]:

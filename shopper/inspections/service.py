@@ -216,6 +216,9 @@ def save_answer(
         return _saved(session, inspection, version_id, item_code, applied=False)
     lock_draft(session, inspection)
     item = find_item(inspection, version_id, item_code)
+    answer = _answer(session, inspection, version_id, item_code)
+    if answer is not None and answer.na_reason:
+        raise Refused(f"preset_na_{answer.na_reason}", 409, item=item_code)
     if result is not None and result not in set(scoring.Result):
         raise Refused("bad_result")
     if result == scoring.Result.NA and not item.na_allowed:
@@ -225,9 +228,6 @@ def save_answer(
     session.add(
         ClientWrite(user_id=inspector.id, uuid=client_uuid, kind="answer", fingerprint=print_)
     )
-    answer = _answer(session, inspection, version_id, item_code)
-    if answer is not None and answer.na_reason:
-        raise Refused(f"preset_na_{answer.na_reason}", 409, item=item_code)
     if answer is None:
         if result is None:
             raise Refused("result_first", 400, item=item_code)
