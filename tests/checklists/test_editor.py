@@ -3,6 +3,7 @@ versions side by side, import and export, the printable PDF, withdrawing a versi
 
 import io
 import json
+import re
 import subprocess
 
 import yaml
@@ -68,7 +69,9 @@ def test_saving_reports_each_problem_with_its_field_in_the_users_language(login,
     zh = login("admin")
     zh.http.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     page = zh.get(f"/office/checklists/drafts/{draft_id}").get_data(as_text=True)
-    assert "分值必须为正数" in page
+    state = json.loads(re.search(r'id="editor-state">(.*?)</script>', page, re.S).group(1))
+    messages = {p["path"]: p["message"] for p in state["problems"]}
+    assert messages["sections.0.items.0.points"] == "分值必须为正数"
 
 
 def test_a_stale_revision_is_refused_and_changes_nothing(login, world, app):
