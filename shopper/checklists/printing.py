@@ -13,7 +13,8 @@ from shopper import pdf
 from shopper.checklists.models import ChecklistVersion
 
 
-def printable_pdf(version: ChecklistVersion, locale: str) -> bytes:
+def printable_pdf(version: ChecklistVersion, locale: str, feature_names: dict[str, str]) -> bytes:
+    """The version as inspectors read it; features by their names in `locale`."""
     checklist = version.checklist()
     with force_locale(locale):
         html = render_template(
@@ -21,6 +22,7 @@ def printable_pdf(version: ChecklistVersion, locale: str) -> bytes:
             version=version,
             checklist=checklist,
             lang=locale,
+            feature_names=feature_names,
             sections=[
                 {
                     "title": s.title.get(locale),

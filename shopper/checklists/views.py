@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -37,6 +39,18 @@ from shopper.refusals import Refused
 
 bp = Blueprint("checklists", __name__, url_prefix="/office/checklists")
 head_office = allow(Role.ADMIN)
+
+
+@bp.app_template_filter("points")
+def points_filter(value: Decimal) -> str:
+    """35 rather than 35.0, 1.5 as it is."""
+    return format(Decimal(value).normalize(), "f")
+
+
+@bp.app_template_filter("office_time")
+def office_time(moment: datetime) -> str:
+    """A stored UTC time in head office's time zone."""
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
 
 def _locale() -> str:
@@ -209,7 +223,9 @@ def export(code: str, number: int):
 @head_office
 def printable(code: str, number: int):
     version = checklists.version(db.session, code, number)
-    pdf = printing.printable_pdf(version, _locale())
+    locale = _locale()
+    names = {f.code: f.name(locale) for f in all_features(db.session)}
+    pdf = printing.printable_pdf(version, locale, names)
     return Response(
         pdf,
         mimetype="application/pdf",

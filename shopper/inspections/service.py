@@ -111,6 +111,10 @@ def start(
         return existing
     if mode not in set(Mode):
         raise Refused("bad_mode")
+    # hold the period's row (PostgreSQL: FOR SHARE) so its versions cannot change under us
+    session.execute(
+        select(Period.id).where(Period.id == assignment.period_id).with_for_update(read=True)
+    )
     versions = checklists.period_versions(session, assignment.period, order)
     if not versions:
         raise Refused("no_checklists", 409)
