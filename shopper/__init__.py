@@ -36,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from shopper import assets, forms, i18n
-    from shopper.auth import access
+    from shopper.auth import access, throttle
     from shopper.auth.views import init_login
     from shopper.extensions import csrf, db, login_manager
     from shopper.photos.service import init_storage
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     forms.init_app(app)  # before any view: input no column can hold is refused
     login_manager.init_app(app)
     init_login(login_manager)
+    throttle.init_app(app)
     i18n.init_app(app)
     access.init_app(app)
     init_storage(app)

@@ -79,12 +79,26 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         # PostgreSQL: give up connecting / on one statement after this many seconds (a 503)
         "DATABASE_CONNECT_TIMEOUT": 5.0,
         "DATABASE_STATEMENT_TIMEOUT": 15.0,
+        # failed sign-ins (Flask-Limiter limit strings) per account and per address; past them
+        # a sign-in is refused until the window has passed or head office lifts the lock
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        # where the counts live: memory:// counts in each process; redis://… shares them
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "shopper",
+        "RATELIMIT_HEADERS_ENABLED": False,
         # ---- end of production trust ----
     }
 
 
 # ---- production trust ----
 _PRODUCTION_SECONDS = ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT")
+_PRODUCTION_TEXTS = {
+    "RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",  # Flask-Limiter's own name for it
+    "LOGIN_LIMIT_PER_ACCOUNT": "LOGIN_LIMIT_PER_ACCOUNT",
+    "LOGIN_LIMIT_PER_ADDRESS": "LOGIN_LIMIT_PER_ADDRESS",
+}
 # ---- end of production trust ----
 
 
@@ -127,6 +141,9 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     for name in _PRODUCTION_SECONDS:
         if env.get(f"SHOPPER_{name}"):
             config[name] = float(env[f"SHOPPER_{name}"])
+    for name, key in _PRODUCTION_TEXTS.items():
+        if env.get(f"SHOPPER_{name}"):
+            config[key] = env[f"SHOPPER_{name}"]
     if env.get("SHOPPER_HOLIDAYS"):  # comma-separated ISO dates
         config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
     if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):

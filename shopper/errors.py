@@ -8,15 +8,19 @@ failed flush or a database that is down gives a sentence, never a bare 500.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, g, jsonify, render_template
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from shopper.auth import throttle
 from shopper.auth.access import settle_viewer, wants_json
 from shopper.db import database_unavailable, release_session
 from shopper.refusals import Refused
@@ -198,6 +202,13 @@ REFUSALS["nul_character"] = _l(
 REFUSALS["number_out_of_range"] = _l(
     "A number in the form is far too large to mean anything here. Please check it."
 )
+REFUSALS["sign_in_locked"] = _l(
+    "Too many failed sign-ins for this account. Try again after %(time)s, "
+    "or ask head office to lift the lock."
+)
+REFUSALS["sign_in_address_blocked"] = _l(
+    "Too many failed sign-ins from this network. Try again after %(time)s."
+)
 UNAVAILABLE = _l(
     "The database is not answering, so nothing could be saved or shown. "
     "Please try again in a few minutes."
@@ -226,6 +237,17 @@ def respond(status: int, message: str, *, database_usable: bool = True, **extra)
     return page, status
 
 
+def too_many_sign_ins(_exc: RateLimitExceeded):
+    """429: which limit refused the sign-in, and the local time (and Retry-After) when the
+    next attempt may succeed."""
+    scope, seconds = throttle.retry_after()
+    at = datetime.now(UTC) + timedelta(seconds=seconds + 59)  # whole minutes, rounded up
+    code = "sign_in_address_blocked" if scope == throttle.ADDRESS else "sign_in_locked"
+    message = str(REFUSALS[code]) % {"time": format_time(at, "HH:mm")}
+    body, status = respond(429, message, code=code)
+    return body, status, {"Retry-After": str(seconds)}
+
+
 def unavailable(exc: BaseException):
     log.error("database unavailable: %s", exc)
     body, status = respond(503, str(UNAVAILABLE), database_usable=False, code="unavailable")
@@ -248,6 +270,8 @@ def init_app(app: Flask) -> None:
     def integrity_error(exc: IntegrityError):
         log.warning("integrity error: %s", exc.orig)
         return respond(409, str(REFUSALS["conflict"]), code="conflict")
+
+    app.register_error_handler(RateLimitExceeded, too_many_sign_ins)
 
     @app.errorhandler(SQLAlchemyError)
     def database_error(exc: SQLAlchemyError):

@@ -507,6 +507,25 @@ EXPECTED = {
         sub_branch_manager=403,
     ),
     # ---- end of checklists ----
+    # ---- sign-in locks (issue 16) ----
+    ("GET", "/office/sign-in-locks"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/sign-in-locks/{username}/lift"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
     ("POST", "/logout"): dict(
         anonymous=302,
         admin=302,
@@ -558,6 +577,7 @@ def objects(login, world, app):
         "sha": photo["thumb"].split("/")[2],
         "variant": "thumb",
         "lang": "en",
+        "username": "inspector",
         "period": world.period_id,
         "feature": "vip_room",
         "checklist": "teller_seven_steps",

@@ -7,3 +7,7 @@ from wtforms.validators import DataRequired, Length
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class LiftForm(FlaskForm):
+    """Lift an account's sign-in lock: nothing but the CSRF token."""

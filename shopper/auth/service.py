@@ -27,7 +27,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
         check_password_hash(_DUMMY_HASH, password)
         return None
-    if not user.active or not user.check_password(password):
+    # the hash is checked even for a disabled account: a refusal takes as long either way
+    correct = user.check_password(password)
+    if not user.active or not correct:
         return None
     return user
 

@@ -16,14 +16,18 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 
-from shopper.auth import service
-from shopper.auth.access import public, signed_in
-from shopper.auth.forms import LoginForm
-from shopper.auth.models import Role
+from shopper.auth import service, throttle
+from shopper.auth.access import allow, public, signed_in
+from shopper.auth.forms import LiftForm, LoginForm
+from shopper.auth.models import Role, User
 from shopper.extensions import db
+from shopper.forms import require_valid
+from shopper.refusals import Refused
 
 bp = Blueprint("auth", __name__)
 
@@ -61,6 +65,8 @@ def home():
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@throttle.per_account
+@throttle.per_address
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -85,6 +91,33 @@ def logout():
     _fresh_session()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/office/sign-in-locks")
+@allow(Role.ADMIN)
+def sign_in_locks():
+    """Head office: the accounts locked by failed sign-ins, each with a button to lift it."""
+    users = {u.username: u.display_name for u in db.session.scalars(select(User))}
+    rows = [
+        {
+            "username": lock.username,
+            "name": users[lock.username],
+            "until": format_datetime(lock.until, "short"),
+        }
+        for lock in throttle.locks(sorted(users))
+    ]
+    return render_template("office/sign_in_locks.html", rows=rows, form=LiftForm())
+
+
+@bp.post("/office/sign-in-locks/<username>/lift")
+@allow(Role.ADMIN)
+def lift_sign_in_lock(username: str):
+    require_valid(LiftForm())
+    if db.session.scalar(select(User.id).where(User.username == username)) is None:
+        raise Refused("not_found", 404)
+    throttle.lift(username)
+    flash(_("%(username)s may sign in again.", username=username), "info")
+    return redirect(url_for("auth.sign_in_locks"))
 
 
 @bp.get("/language/<code>")
