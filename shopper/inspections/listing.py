@@ -6,6 +6,7 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select, select
 
+from shopper.core.scoring import bands_from_config
 from shopper.extensions import db
 from shopper.inspections import pages, service
 from shopper.org.models import Outlet, SubBranch
@@ -25,10 +26,17 @@ def list_page(template: str, choices: dict):
         outlet_id=_int_arg("outlet"),
         band=request.args.get("band") or None,
         status=request.args.get("status") or None,
+        by_rank=request.args.get("order") == "rank",
     )
     page = max(request.args.get("page", type=int) or 1, 1)
+    config = current_app.config
     rows, total = service.search(
-        db.session, current_user, filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        db.session,
+        current_user,
+        filters,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+        bands=bands_from_config(config["SCORE_BANDS"], config["RED_LINE_BAND"]),
     )
     return render_template(
         template,

@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -487,12 +488,29 @@ class Filters:
     outlet_id: int | None = None
     band: str | None = None
     status: str | None = None
+    by_rank: bool = False  # best first by band, then score (scoring.rank_key); else newest
+
+
+def rank_order(bands: Sequence[scoring.Band]) -> tuple[Any, ...]:
+    """ORDER BY terms ranking as `scoring.rank_key` does: band first, then score, the
+    unscored last; so a 95 whose red line failed never ranks above a clean 86."""
+    band_rank = case(
+        {b.code: n for n, b in enumerate(bands)}, value=Inspection.band, else_=len(bands)
+    )
+    return (band_rank, Inspection.score.desc().nulls_last(), Inspection.id)
 
 
 def search(
-    session: Session, user: User, filters: Filters, *, limit: int = 50, offset: int = 0
+    session: Session,
+    user: User,
+    filters: Filters,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    bands: Sequence[scoring.Band] = (),
 ) -> tuple[list[Inspection], int]:
-    """Inspections `user` may see that match `filters`, newest first, with the total count."""
+    """Inspections `user` may see that match `filters`, newest first (or by rank, which
+    needs `bands`), with the total count."""
     query = visible_to(user)
     if filters.period_id:
         query = query.where(Inspection.period_id == filters.period_id)
@@ -509,9 +527,10 @@ def search(
     if filters.status:
         query = query.where(Inspection.status == filters.status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())
-        .limit(limit)
-        .offset(offset)
+    order = (
+        rank_order(bands)
+        if filters.by_rank
+        else (Inspection.submitted_at.desc().nulls_last(), Inspection.id.desc())
     )
+    rows = session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows), total

@@ -72,3 +72,39 @@ def test_filter_values_outside_ones_scope_show_nothing(login, submitted, world):
         listed(login("outlet_manager").get(f"/branch/inspections?outlet={world.outlet_ids[2]}"))
         == []
     )
+
+
+def test_ranking_goes_by_band_so_a_failed_red_line_never_ranks_above_a_clean_pass(
+    login, world, app
+):
+    from decimal import Decimal
+
+    from shopper.extensions import db
+    from shopper.inspections.models import Inspection
+    from tests.factories import submitted_directly
+
+    ids = [
+        submitted_directly(
+            app, world.users["inspector"], world.assignment_ids["inspector"][0], lambda i: "pass"
+        ),
+        submitted_directly(
+            app, world.users["inspector"], world.assignment_ids["inspector"][1], lambda i: "pass"
+        ),
+        submitted_directly(
+            app, world.users["inspector2"], world.assignment_ids["inspector2"][0], lambda i: "pass"
+        ),
+    ]
+    # O1 95 with a failed red line, O2 a clean 86, O3 a clean 92
+    with app.app_context():
+        for iid, (score, band) in zip(
+            ids, [("95", "severe_fail"), ("86", "pass"), ("92", "excellent")], strict=True
+        ):
+            inspection = db.session.get(Inspection, iid)
+            inspection.score, inspection.band = Decimal(score), band
+        db.session.commit()
+    admin = login("admin")
+    ranked = listed(admin.get("/office/inspections?order=rank"))
+    assert ranked == ["Outlet Three", "Outlet Two", "Outlet One"]
+    assert 'value="rank" selected' in admin.get("/office/inspections?order=rank").get_data(
+        as_text=True
+    )
