@@ -130,6 +130,13 @@ def register_request_cycle(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # the phone's camera (photo capture) and location (check-in); nothing else
+        response.headers.setdefault(
+            "Permissions-Policy",
+            "camera=(self), geolocation=(self), microphone=(), payment=(), usb=()",
+        )
+        if request.is_secure:  # only over HTTPS, so a plain-HTTP test install is not locked out
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "

@@ -209,6 +209,9 @@ REFUSALS["sign_in_locked"] = _l(
 REFUSALS["sign_in_address_blocked"] = _l(
     "Too many failed sign-ins from this network. Try again after %(time)s."
 )
+REFUSALS["photo_conflict"] = _l(
+    "This photo was being saved from somewhere else at the same moment; please send it again."
+)
 UNAVAILABLE = _l(
     "The database is not answering, so nothing could be saved or shown. "
     "Please try again in a few minutes."

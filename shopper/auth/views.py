@@ -90,7 +90,11 @@ def logout():
     logout_user()
     _fresh_session()
     flash(_("You have signed out."), "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # photos sit in the browser's cache (private, immutable): a shared phone drops them now.
+    # Not "storage": the outbox of writes not yet sent must outlive a sign-out.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.get("/office/sign-in-locks")

@@ -237,6 +237,10 @@ def submit(inspection_id: int):
             client_uuid=form.uuid.data or None,
         )
     except Refused as refusal:
+        if refusal.code == "already_submitted" and not wants_json():
+            # a second tab or a double click: the browser is shown what was submitted
+            flash(refusal_message(refusal), "info")
+            return _record(inspection)
         if refusal.code not in _REVIEW_AGAIN or wants_json():
             raise
         flash(refusal_message(refusal), "error")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import User
@@ -80,21 +81,17 @@ def attach(
     `source` is "camera" or "gallery" as the phone reports it, or None.
 
     Idempotent per (inspector, `client_uuid`): a retry returns the photo already
-    recorded; the same UUID for another item is Refused("uuid_reused", 409).
+    recorded (also when both arrive at once); the same UUID for another item is
+    Refused("uuid_reused", 409).
     Raises Refused("photo_<reason>") for anything that is not a sound photo,
     Refused("photo_bad_captured_at") for a capture time that does not parse, lies more than
     a day ahead or before 2000, Refused("photo_bad_source") for another source, and
     Refused("photo_busy", 503) when too many large photos are being decoded; nothing is
     written then.
     """
-    existing = session.scalar(
-        select(Photo).where(Photo.uploaded_by_id == inspector.id, Photo.client_uuid == client_uuid)
-    )
+    existing = _sent_before(session, inspector, client_uuid)
     if existing is not None:
-        same = (existing.inspection_id, existing.checklist_version_id, existing.item_code)
-        if same != (inspection.id, version_id, item_code):
-            raise Refused("uuid_reused", 409)
-        return existing
+        return _same_upload(existing, inspection, version_id, item_code)
     if inspection.submitted:
         raise Refused("already_submitted", 409)
     find_item(inspection, version_id, item_code)
@@ -124,9 +121,31 @@ def attach(
         source=source,
         uploaded_by_id=inspector.id,
     )
-    session.add(photo)
-    session.flush()
+    try:
+        with session.begin_nested():  # a savepoint: losing the race below leaves the rest
+            session.add(photo)
+    except IntegrityError:
+        # the same upload sent twice at once: its twin was recorded first; it is that photo
+        twin = _sent_before(session, inspector, client_uuid)
+        if twin is None:
+            raise Refused("photo_conflict", 409) from None
+        return _same_upload(twin, inspection, version_id, item_code)
     return photo
+
+
+def _sent_before(session: Session, inspector: User, client_uuid: str) -> Photo | None:
+    return session.scalar(
+        select(Photo).where(Photo.uploaded_by_id == inspector.id, Photo.client_uuid == client_uuid)
+    )
+
+
+def _same_upload(existing: Photo, inspection: Inspection, version_id: int, code: str) -> Photo:
+    """A photo already recorded under the upload's UUID: the retry's answer, unless the UUID
+    was used for another item (Refused("uuid_reused", 409))."""
+    same = (existing.inspection_id, existing.checklist_version_id, existing.item_code)
+    if same != (inspection.id, version_id, code):
+        raise Refused("uuid_reused", 409)
+    return existing
 
 
 def check_photo(
