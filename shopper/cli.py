@@ -16,6 +16,7 @@ from shopper import demo, migrate
 from shopper.checklists import service as checklists
 from shopper.core.checklist import ChecklistInvalid
 from shopper.extensions import db
+from shopper.sweep import sweep
 from shopper.org.features import ensure_defaults
 
 
@@ -126,5 +127,13 @@ def issue_notices(period_code: str, workers: int | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, load_checklists, seed_demo, setup, verify_notice, issue_notices):
+    for command in (
+        init_db,
+        load_checklists,
+        seed_demo,
+        setup,
+        verify_notice,
+        issue_notices,
+        sweep,
+    ):
         app.cli.add_command(command)

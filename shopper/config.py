@@ -88,12 +88,19 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "shopper",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # `sweep` removes a stored file no row points at only once it is this old (seconds), so
+        # an upload whose row is not committed yet is never touched
+        "SWEEP_GRACE_SECONDS": 3600.0,
         # ---- end of production trust ----
     }
 
 
 # ---- production trust ----
-_PRODUCTION_SECONDS = ("DATABASE_CONNECT_TIMEOUT", "DATABASE_STATEMENT_TIMEOUT")
+_PRODUCTION_SECONDS = (
+    "DATABASE_CONNECT_TIMEOUT",
+    "DATABASE_STATEMENT_TIMEOUT",
+    "SWEEP_GRACE_SECONDS",
+)
 _PRODUCTION_TEXTS = {
     "RATELIMIT_STORAGE_URL": "RATELIMIT_STORAGE_URI",  # Flask-Limiter's own name for it
     "LOGIN_LIMIT_PER_ACCOUNT": "LOGIN_LIMIT_PER_ACCOUNT",
