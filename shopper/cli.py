@@ -16,8 +16,8 @@ from shopper import demo, migrate
 from shopper.checklists import service as checklists
 from shopper.core.checklist import ChecklistInvalid
 from shopper.extensions import db
-from shopper.sweep import sweep
 from shopper.org.features import ensure_defaults
+from shopper.sweep import sweep
 
 
 @click.command("init-db")
