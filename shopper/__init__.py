@@ -65,6 +65,7 @@ class IdConverter(IntegerConverter):
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from shopper.assets import bp as assets
+    from shopper.audit.views import bp as audit
     from shopper.auth.views import bp as auth
     from shopper.branch.views import bp as branch
     from shopper.checklists.views import bp as checklists
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger)
     app.register_blueprint(checklists)
+    app.register_blueprint(audit)
 
 
 class SessionInterface(SecureCookieSessionInterface):

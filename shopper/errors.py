@@ -162,6 +162,7 @@ REFUSALS = {
     "version_withdrawn": _l("This version has already been withdrawn."),
     "version_in_use": _l("This version cannot be withdrawn: a period or an inspection uses it."),
     # ---- end of checklists ----
+    "audit_bad_subject": _l("Choose an inspection, a notice or an account, and give its number."),
     "bad_form": _l("Some fields are missing or invalid: %(fields)s."),
     "photo_empty": _l("The file is empty. Please take or choose the photo again."),
     "photo_too_large": _l("The photo is too large. Photos may be at most 25 MB."),

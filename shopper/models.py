@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
+from shopper.audit.models import AuditHead, AuditRecord
 from shopper.auth.models import LoginSession, Role, User
 from shopper.checklists.models import ChecklistDraft, ChecklistVersion
 from shopper.db import Base
@@ -27,6 +28,8 @@ from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos.models import Photo
 
 __all__ = [
+    "AuditHead",
+    "AuditRecord",
     "Finding",
     "FindingResponse",
     "Notice",

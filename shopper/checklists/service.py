@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shopper.audit import service as audit
 from shopper.auth.models import User
 from shopper.checklists.models import ChecklistDraft, ChecklistVersion
 from shopper.core import checklist as core
@@ -119,6 +120,14 @@ def publish(
     )
     session.add(version)
     session.flush()
+    audit.record(
+        session,
+        user,
+        "checklist.published",
+        "checklist",
+        f"{version.code}:v{version.version}",
+        {"sha256": digest, "source": source},
+    )
     return Published(version, created=True)
 
 
@@ -215,7 +224,7 @@ def version(session: Session, code: str, number: int) -> ChecklistVersion:
     return found
 
 
-def withdraw(session: Session, version: ChecklistVersion) -> None:
+def withdraw(session: Session, user: User, version: ChecklistVersion) -> None:
     """No longer offer a version to new periods (the caller checked it is not in use).
 
     Never a deletion: inspections keep what they pinned and its codes stay taken.
@@ -224,6 +233,9 @@ def withdraw(session: Session, version: ChecklistVersion) -> None:
         session, version, ChecklistVersion.withdrawn_at.is_(None), withdrawn_at=utcnow()
     ):
         raise Refused("version_withdrawn", 409)
+    audit.record(
+        session, user, "checklist.withdrawn", "checklist", f"{version.code}:v{version.version}"
+    )
 
 
 def export_yaml(version: ChecklistVersion) -> str:

@@ -272,7 +272,7 @@ def withdraw(code: str, number: int):
     require_valid(ActionForm())
     if version_in_use(db.session, version.id):
         raise Refused("version_in_use", 409)
-    checklists.withdraw(db.session, version)
+    checklists.withdraw(db.session, current_user, version)
     db.session.commit()
     flash(_("Version %(n)s is withdrawn: new periods can no longer choose it.", n=number))
     return redirect(url_for("checklists.index"))

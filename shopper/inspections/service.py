@@ -18,6 +18,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopper.audit import service as audit
 from shopper.auth.models import Role, User
 from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
@@ -147,6 +148,14 @@ def start(
             for code, reason in preset.items()
         )
     session.flush()
+    audit.record(
+        session,
+        inspector,
+        "inspection.started",
+        "inspection",
+        inspection.id,
+        {"assignment": assignment.id, "mode": mode, "versions": [v.id for v in versions]},
+    )
     return inspection
 
 
@@ -271,6 +280,17 @@ def save_answer(
         session.flush()
     except IntegrityError as exc:  # the same item saved from two tabs at once
         raise Refused("conflict", 409) from exc
+    given = {"result": result} if result is not None else {}
+    if note is not None:
+        given["note"] = note
+    audit.record(
+        session,
+        inspector,
+        "answer.saved",
+        "inspection",
+        inspection.id,
+        {"version": version_id, "item": item_code, **given},
+    )
     return Saved(True, answer.result, answer.note, answer.updated_at)
 
 
@@ -381,6 +401,14 @@ def submit(
         )
     )
     session.flush()
+    audit.record(
+        session,
+        inspector,
+        "inspection.submitted",
+        "inspection",
+        inspection.id,
+        {"score": inspection.score, "band": inspection.band},
+    )
     return card
 
 

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
+from shopper.audit import service as audit
 from shopper.auth.models import Role, User
 from shopper.core import rectification as machine
 from shopper.core import scoring, workdays
@@ -118,6 +119,25 @@ def event(
             finding_id=finding_id,
             detail=detail,
         )
+    )
+    # the same change of state, in the audit trail: about the finding, the notice or the
+    # inspection, whichever is most specific
+    kind_of, object_id = (
+        ("finding", finding_id)
+        if finding_id
+        else ("notice", notice_id)
+        if notice_id
+        else ("inspection", inspection_id)
+    )
+    ids = {"inspection": inspection_id, "notice": notice_id, "finding": finding_id}
+    changes = {k: v for k, v in ids.items() if v is not None and k != kind_of}
+    audit.record(
+        session,
+        user,
+        kind,
+        kind_of,
+        object_id,
+        {**changes, **({"detail": detail} if detail else {})},
     )
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from shopper.audit import service as audit
 from shopper.auth.access import allow
 from shopper.auth.models import Role
 from shopper.extensions import db
@@ -81,6 +83,14 @@ def add():
     feature = service.add(
         db.session, form.code.data or "", form.name_zh.data or "", form.name_en.data or ""
     )
+    audit.record(
+        db.session,
+        current_user,
+        "feature.added",
+        "feature",
+        feature.code,
+        {"name_zh": feature.name_zh, "name_en": feature.name_en},
+    )
     flash(_("Feature %(code)s added.", code=feature.code), "info")
     return _back()
 
@@ -92,6 +102,14 @@ def rename(code: str):
     form = NamesForm()
     require_valid(form)
     service.rename(db.session, feature, form.name_zh.data or "", form.name_en.data or "")
+    audit.record(
+        db.session,
+        current_user,
+        "feature.renamed",
+        "feature",
+        feature.code,
+        {"name_zh": feature.name_zh, "name_en": feature.name_en},
+    )
     flash(_("Feature %(code)s renamed.", code=feature.code), "info")
     return _back()
 
@@ -102,6 +120,7 @@ def delete(code: str):
     feature = service.get(db.session, code)
     require_valid(ActionForm())
     service.delete(db.session, feature)
+    audit.record(db.session, current_user, "feature.deleted", "feature", code)
     flash(_("Feature %(code)s deleted.", code=code), "info")
     return _back()
 
@@ -131,6 +150,15 @@ def _edits() -> list[service.ProfileEdit]:
 def save_profiles():
     require_valid(ActionForm())
     written = service.save_profiles(db.session, _edits())
+    for outlet in written:
+        audit.record(
+            db.session,
+            current_user,
+            "outlet.features_changed",
+            "outlet",
+            outlet.id,
+            {"features": sorted(outlet.feature_codes)},
+        )
     if written:
         flash(
             ngettext(

@@ -7,9 +7,11 @@ from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from shopper.audit import service as audit
 from shopper.auth.access import allow
 from shopper.auth.models import Role
 from shopper.checklists.models import ChecklistVersion
@@ -100,6 +102,10 @@ def index():
     return render_template("office/periods.html", rows=rows, offers=_offers())
 
 
+def _versions(period) -> dict:
+    return {"code": period.code, "versions": [pc.checklist_version_id for pc in period.checklists]}
+
+
 @bp.post("")
 @head_office
 def create():
@@ -113,6 +119,7 @@ def create():
         _chosen(),
         _order(),
     )
+    audit.record(db.session, current_user, "period.created", "period", period.id, _versions(period))
     flash(_("Period %(code)s created.", code=period.code), "info")
     return redirect(url_for(".index"))
 
@@ -123,6 +130,14 @@ def change_versions(period_id: int):
     period = service.get(db.session, period_id)
     require_valid(ActionForm())
     if service.change_versions(db.session, period, _chosen(), _order()):
+        audit.record(
+            db.session,
+            current_user,
+            "period.versions_changed",
+            "period",
+            period.id,
+            _versions(period),
+        )
         flash(_("Period %(code)s now uses the versions chosen.", code=period.code), "info")
     else:
         flash(_("Period %(code)s already used those versions.", code=period.code), "info")
@@ -135,6 +150,9 @@ def make_current(period_id: int):
     period = service.get(db.session, period_id)
     require_valid(ActionForm())
     service.make_current(db.session, period)
+    audit.record(
+        db.session, current_user, "period.opened", "period", period.id, {"code": period.code}
+    )
     flash(
         _(
             "%(code)s is now the current period: inspectors start their inspections in it.",

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shopper.audit import service as audit
 from shopper.auth.models import User
 from shopper.inspections.models import Inspection
 from shopper.inspections.service import find_item, lock_draft, visible_to
@@ -124,6 +125,15 @@ def attach(
     try:
         with session.begin_nested():  # a savepoint: losing the race below leaves the rest
             session.add(photo)
+            session.flush()
+            audit.record(
+                session,
+                inspector,
+                "photo.added",
+                "inspection",
+                inspection.id,
+                {"photo": photo.id, "item": item_code, "sha256": processed.sha256},
+            )
     except IntegrityError:
         # the same upload sent twice at once: its twin was recorded first; it is that photo
         twin = _sent_before(session, inspector, client_uuid)
@@ -191,6 +201,14 @@ def remove(session: Session, inspection: Inspection, photo_id: int) -> None:
         raise Refused("not_found", 404)
     session.delete(photo)
     session.flush()
+    audit.record(
+        session,
+        inspection.inspector,
+        "photo.removed",
+        "inspection",
+        inspection.id,
+        {"photo": photo_id, "item": photo.item_code, "sha256": photo.sha256},
+    )
 
 
 def _client_capture_time(value: str | None, zone: ZoneInfo) -> datetime | None:
