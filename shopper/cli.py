@@ -13,8 +13,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from shopper import demo, migrate
+from shopper.backup import backup_command, restore_command
 from shopper.checklists import service as checklists
 from shopper.core.checklist import ChecklistInvalid
+from shopper.doctor import doctor_command
 from shopper.extensions import db
 from shopper.org.features import ensure_defaults
 from shopper.sweep import sweep
@@ -126,8 +128,29 @@ def issue_notices(period_code: str, workers: int | None) -> None:
         sys.exit(1)
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit chain; name the first broken record (exit 1)."""
+    from shopper.audit import service as audit
+
+    verdict = audit.verify(db.session)
+    if verdict.ok:
+        click.echo(f"Audit chain verified: {verdict.records} records, none changed or missing.")
+        return
+    click.echo(f"Audit chain broken at record {verdict.broken_seq}: {verdict.reason}.", err=True)
+    sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     for command in (
+        audit_group,
+        doctor_command,
         init_db,
         load_checklists,
         seed_demo,
@@ -135,5 +158,7 @@ def init_app(app: Flask) -> None:
         verify_notice,
         issue_notices,
         sweep,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, g, jsonify, render_template
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from shopper.auth import throttle
 from shopper.auth.access import settle_viewer, wants_json
 from shopper.db import database_unavailable, release_session
+from shopper.extensions import db
 from shopper.refusals import Refused
 
 log = logging.getLogger(__name__)
@@ -241,12 +242,28 @@ def respond(status: int, message: str, *, database_usable: bool = True, **extra)
     return page, status
 
 
+def _audit_lockout(code: str) -> None:
+    """A refused sign-in attempt is a change of state too (a lock): on its own commit, and
+    never at the cost of the 429 itself."""
+    from shopper.audit import service as audit
+
+    try:
+        db.session.rollback()
+        name = (request.form.get("username") or "")[:80]
+        audit.record(db.session, None, f"sign_in.{code}", "user", "-", actor_name=name)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("could not audit a sign-in lock")
+
+
 def too_many_sign_ins(_exc: RateLimitExceeded):
     """429: which limit refused the sign-in, and the local time (and Retry-After) when the
     next attempt may succeed."""
     scope, seconds = throttle.retry_after()
     at = datetime.now(UTC) + timedelta(seconds=seconds + 59)  # whole minutes, rounded up
     code = "sign_in_address_blocked" if scope == throttle.ADDRESS else "sign_in_locked"
+    _audit_lockout(code)
     message = str(REFUSALS[code]) % {"time": format_time(at, "HH:mm")}
     body, status = respond(429, message, code=code)
     return body, status, {"Retry-After": str(seconds)}

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from shopper.audit import service as audit
 from shopper.auth import service, throttle
 from shopper.auth.access import allow, public, signed_in
 from shopper.auth.forms import LiftForm, LoginForm
@@ -72,10 +73,16 @@ def login():
     if form.validate_on_submit():
         user = service.authenticate(db.session, form.username.data, form.password.data)
         if user is None:
+            # the refusal rolls the request back: its audit record is committed on its own
+            audit.record(
+                db.session, None, "sign_in.failed", "user", "-", actor_name=form.username.data
+            )
+            db.session.commit()
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html", form=form), 401
         lifetime = timedelta(hours=current_app.config["SESSION_HOURS"])
         service.start_session(db.session, user, lifetime)
+        audit.record(db.session, user, "sign_in", "user", user.id)
         _fresh_session()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
@@ -87,6 +94,7 @@ def login():
 @signed_in
 def logout():
     service.end_session(db.session, current_user.session_token)
+    audit.record(db.session, current_user, "sign_out", "user", current_user.id)
     logout_user()
     _fresh_session()
     flash(_("You have signed out."), "info")
@@ -120,6 +128,7 @@ def lift_sign_in_lock(username: str):
     if db.session.scalar(select(User.id).where(User.username == username)) is None:
         raise Refused("not_found", 404)
     throttle.lift(username)
+    audit.record(db.session, current_user, "sign_in.lock_lifted", "user", username)
     flash(_("%(username)s may sign in again.", username=username), "info")
     return redirect(url_for("auth.sign_in_locks"))
 
