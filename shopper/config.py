@@ -88,6 +88,8 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_KEY_PREFIX": "shopper",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # a shared store that is down: count in memory meanwhile, rather than refuse sign-ins
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         # `sweep` removes a stored file no row points at only once it is this old (seconds), so
         # an upload whose row is not committed yet is never touched
         "SWEEP_GRACE_SECONDS": 3600.0,

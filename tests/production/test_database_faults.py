@@ -87,6 +87,17 @@ def test_the_default_timeouts_are_short_enough_for_a_phone():
     assert 0 < config["DATABASE_STATEMENT_TIMEOUT"] <= 30
 
 
+def test_postgresql_connections_carry_the_statement_timeout(app):
+    from sqlalchemy import text
+
+    from shopper.extensions import db
+
+    if db.engine(app).dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (SHOPPER_DATABASE_URL)")
+    with app.app_context():
+        assert db.session.scalar(text("SHOW statement_timeout")) == "15s"
+
+
 def _set_read_only(paths, read_only: bool) -> None:
     """Read-only for this process: chmod, or for root (whom chmod does not stop) the
     immutable attribute."""
