@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shopper.audit import service as audit
 from shopper.auth.models import Role, User
 from shopper.checklists.service import history, latest_versions
 from shopper.core.scoring import bands_from_config
@@ -116,6 +117,8 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         user = User(username=username, display_name=name, role=role, **scope)
         user.set_password(password)
         session.add(user)
+        session.flush()
+        audit.record(session, None, "account.created", "user", user.id, {"role": role.value})
         logins.append((role.value, username, password))
         return user
 
