@@ -36,8 +36,8 @@ if str(ROOT) not in sys.path:
 
 import weasyprint  # noqa: E402
 
-from shopper import create_app  # noqa: E402
-from shopper.notices import document, pdf, pki, signing  # noqa: E402
+from shopper import create_app, pdf  # noqa: E402
+from shopper.notices import document, pki, signing  # noqa: E402
 from tests.notices import samples  # noqa: E402
 
 FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Serif CJK SC")

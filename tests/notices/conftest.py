@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shopper.notices import document, pdf, pki, signing
+from shopper import pdf
+from shopper.notices import document, pki, signing
 from tests.notices import samples
 
 BANK = "示范银行"
