@@ -96,6 +96,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger)
     app.register_blueprint(checklists)
     app.register_blueprint(audit)
+    from shopper import api  # /api/v1 (bearer tokens, OpenAPI) and /office/api-tokens
+
+    api.init_app(app)
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
+from shopper.api.tokens import ApiToken
 from shopper.audit.models import AuditHead, AuditRecord
 from shopper.auth.models import LoginSession, Role, User
 from shopper.checklists.models import ChecklistDraft, ChecklistVersion
@@ -28,6 +29,7 @@ from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos.models import Photo
 
 __all__ = [
+    "ApiToken",
     "AuditHead",
     "AuditRecord",
     "Finding",
