@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, and_, bindparam, cast, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shopper.audit.models import GENESIS, AuditHead, AuditRecord
 from shopper.auth.models import User
-from shopper.db import utcnow
+from shopper.db import sha256_hex, utcnow
 
 
 def _canonical(changes: Mapping[str, Any]) -> str:
@@ -57,43 +57,91 @@ def record(
     """Append one record: `actor` (None: the system, or an anonymous sign-in attempt named
     by `actor_name`) did `action` to the object, changing `changes` (plain values).
 
-    Three statements: the chain's end is taken with an UPDATE (its row lock orders
-    concurrent writers on PostgreSQL; SQLite has one writer), the record is inserted and
-    the end moved on to it.
+    Two statements: the record is inserted from the chain's end, read FOR UPDATE (its row
+    lock orders concurrent writers on PostgreSQL; SQLite has one writer) and hashed in the
+    same statement, then the end is moved on to it. Anything pending is flushed first.
     """
-    head = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).one_or_none()
-    if head is None:  # the first record of an installation
-        session.add(AuditHead(id=1, seq=1, hash=GENESIS))
-        session.flush()
-        seq, prev = 1, GENESIS
-    else:
-        seq, prev = head
+    session.flush()
     at = utcnow()
-    name = actor.username if actor is not None else (actor_name or "system")
+    name = (actor.username if actor is not None else (actor_name or "system"))[:80]
+    actor_id = actor.id if actor is not None else None
+    object_key = str(object_id)[:64]
     body = _canonical(changes or {})
+    values = {
+        "at": at,
+        "actor_id": actor_id,
+        "actor": name,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_key,
+        "changes": body,
+        # what _digest hashes between the sequence number and the previous hash
+        "between": _SEP.join(["", _stamp(at), str(actor_id or ""), name, action, ""])
+        + _SEP.join([object_type, object_key, body, ""]),
+    }
+    connection = session.connection()
+    appended = connection.execute(_APPEND, values).first()
+    if appended is None:  # the first record of an installation: the chain starts
+        connection.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        appended = connection.execute(_APPEND, values).one()
+    seq, prev, digest = appended
+    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     entry = AuditRecord(
         seq=seq,
         at=at,
-        actor_id=actor.id if actor is not None else None,
-        actor=name[:80],
+        actor_id=actor_id,
+        actor=name,
         action=action,
         object_type=object_type,
-        object_id=str(object_id)[:64],
+        object_id=object_key,
         changes=body,
         prev_hash=prev,
+        hash=digest,
     )
-    entry.hash = _digest(
-        seq, at, entry.actor_id, entry.actor, action, object_type, entry.object_id, body, prev
-    )
-    session.add(entry)
-    session.flush()
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
+    make_transient_to_detached(entry)
+    session.add(entry)  # in the session as the row it is, without another INSERT
     return entry
+
+
+_SEP = "\x1f"
+
+
+def _stamp(at: datetime) -> str:  # as _digest writes the time
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _append() -> Any:
+    """INSERT the next record FROM the chain's end, hashed as `_digest` hashes it."""
+    next_seq = AuditHead.seq + 1
+    between = bindparam("between", type_=String)
+    head = (
+        select(
+            next_seq,
+            *(
+                bindparam(column, type_=AuditRecord.__table__.c[column].type)
+                for column in ("at", "actor_id", "actor", "action", "object_type", "object_id")
+            ),
+            bindparam("changes", type_=AuditRecord.__table__.c.changes.type),
+            AuditHead.hash,
+            sha256_hex(cast(next_seq, String) + between + AuditHead.hash),
+        )
+        .where(AuditHead.id == 1)
+        .with_for_update()
+    )
+    columns = ["seq", "at", "actor_id", "actor", "action", "object_type", "object_id"]
+    return (
+        insert(AuditRecord)
+        .from_select([*columns, "changes", "prev_hash", "hash"], head)
+        .returning(AuditRecord.seq, AuditRecord.prev_hash, AuditRecord.hash)
+    )
+
+
+_APPEND = _append()
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -171,7 +219,7 @@ def trail(
     limit: int = 1000,
 ) -> list[AuditRecord]:
     """Records about one object (or by one account), newest first."""
-    query: Select = select(AuditRecord)
+    query: Select[tuple[AuditRecord]] = select(AuditRecord)
     if object_type:
         query = query.where(AuditRecord.object_type == object_type)
     if object_id:
