@@ -8,6 +8,7 @@ from sqlalchemy import select
 from shopper.auth.access import access_of
 from shopper.extensions import db
 from shopper.notices.models import Finding, FindingResponse, Notice
+from tests.api.helpers import matrix_objects
 from tests.conftest import Client
 from tests.factories import answer_all, items, jpeg, start, submit, upload
 
@@ -546,6 +547,44 @@ EXPECTED = {
         outlet_manager3=403,
         sub_branch_manager=403,
     ),
+    # ---- the API (issue 16): a bearer token, never the session, so 401 for every role ----
+    ("GET", "/api/v1/openapi.json"): dict.fromkeys(ROLES, 200),
+    ("GET", "/api/v1/periods"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/outlets"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/inspections"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/inspections/{submitted}"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/notices"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/notices/{notice}"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/checklist-versions"): dict.fromkeys(ROLES, 401),
+    ("GET", "/api/v1/checklist-versions/{checklist_version}"): dict.fromkeys(ROLES, 401),
+    ("GET", "/office/api-tokens"): dict(
+        anonymous=302,
+        admin=200,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/api-tokens"): dict(
+        anonymous=302,
+        admin=400,  # an empty form: no name
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    ("POST", "/office/api-tokens/{api_token}/revoke"): dict(
+        anonymous=302,
+        admin=302,
+        inspector=403,
+        inspector2=403,
+        outlet_manager=403,
+        outlet_manager3=403,
+        sub_branch_manager=403,
+    ),
+    # ---- end of the API ----
     ("POST", "/logout"): dict(
         anonymous=302,
         admin=302,
@@ -602,6 +641,7 @@ def objects(login, world, app):
         "feature": "vip_room",
         "checklist": "teller_seven_steps",
         "cdraft": cdraft,
+        **matrix_objects(app),  # the API's rows (issue 16)
         **ids,
     }
 

@@ -129,8 +129,9 @@ def inspections(args):
 
     The inspections in the token's scope (other scopes than head office: released ones
     only), least recently changed first, by (changed_at, id). Walking the cursors sees each
-    inspection once; one that changes meanwhile comes again at the end, so a sync keeps its
-    last cursor, or the last changed_at it saw, and asks again later.
+    inspection once, and one that changes meanwhile again at the end. To keep a copy in
+    step, ask later with changed_since set to the last changed_at seen (the inspections
+    changed at that very moment come once more).
     """
     filters = service.InspectionFilters(
         period_id=args.get("period"),

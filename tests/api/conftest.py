@@ -31,9 +31,12 @@ class Data:
     notices: dict[str, int] = field(default_factory=dict)  # outlet or sub-branch code → notice
 
 
-def add_inspection(session, period_id, outlet, inspector_id, status, *, fail=None) -> Inspection:
+def add_inspection(
+    session, period_id, outlet, inspector_id, status, *, fail=None, at=None
+) -> Inspection:
     """An inspection of `outlet` answered on the six_s checklist's first three items (the one
-    named by `fail` failed), stored as the services would store it."""
+    named by `fail` failed), stored as the services would store it: started `at` (default
+    now), answered 10 minutes later, submitted after 20 and released after 30."""
     version = session.scalars(
         select(ChecklistVersion)
         .where(ChecklistVersion.code == "six_s")
@@ -48,7 +51,7 @@ def add_inspection(session, period_id, outlet, inspector_id, status, *, fail=Non
         assignment = Assignment(period_id=period_id, outlet_id=outlet.id, inspector_id=inspector_id)
         session.add(assignment)
         session.flush()
-    now = utcnow()
+    at = at or utcnow()
     inspection = Inspection(
         assignment_id=assignment.id,
         period_id=period_id,
@@ -56,7 +59,7 @@ def add_inspection(session, period_id, outlet, inspector_id, status, *, fail=Non
         inspector_id=inspector_id,
         mode="on_site",
         status=status,
-        started_at=now - timedelta(hours=2),
+        started_at=at,
         checklists=[InspectionChecklist(version=version, position=1)],
     )
     session.add(inspection)
@@ -70,11 +73,11 @@ def add_inspection(session, period_id, outlet, inspector_id, status, *, fail=Non
                 item_code=code,
                 result="fail" if code == fail else "pass",
                 note="seen on site" if code == fail else "",
-                updated_at=now - timedelta(hours=1, minutes=30),
+                updated_at=at + timedelta(minutes=10),
             )
         )
     if status != "draft":
-        inspection.submitted_at = now - timedelta(hours=1)
+        inspection.submitted_at = at + timedelta(minutes=20)
         inspection.score = Decimal("66.7") if fail else Decimal("100.0")
         inspection.band = "severe_fail" if fail else "excellent"
         inspection.red_line_failed = False
@@ -90,7 +93,7 @@ def add_inspection(session, period_id, outlet, inspector_id, status, *, fail=Non
             )
         )
     if status == "released":
-        inspection.released_at = now - timedelta(minutes=30)
+        inspection.released_at = at + timedelta(minutes=30)
     session.flush()
     return inspection
 
@@ -132,24 +135,30 @@ def add_notice(session, number, sub_branch_id, *, inspection=None, period_id=Non
 @pytest.fixture
 def data(app, world) -> Data:
     """O1 and O3 released with a failed item and their outlet notices; O2 submitted (not
-    released) and a draft of O2; a sub-branch notice to each sub-branch."""
+    released) and a draft of O2; a sub-branch notice to each sub-branch. All a day ago, an
+    hour apart in that order (see add_inspection for each one's times)."""
     out = Data()
+    base = utcnow() - timedelta(days=1)  # the past: anything a test adds is later
     with app.app_context():
         s = db.session
         outlets = {o.code: o for o in s.scalars(select(Outlet))}
         inspector, inspector2 = world.users["inspector"], world.users["inspector2"]
         period = world.period_id
-        for code, who in (("O1", inspector), ("O3", inspector2)):
-            fail = "S6-SORT-01"
-            inspection = add_inspection(s, period, outlets[code], who, "released", fail=fail)
+        for hours, code, who in ((0, "O1", inspector), (1, "O3", inspector2)):
+            at = base + timedelta(hours=hours)
+            inspection = add_inspection(
+                s, period, outlets[code], who, "released", fail="S6-SORT-01", at=at
+            )
             out.released[code] = inspection.id
             number = f"ZG-2026Q4-0000{len(out.notices) + 1}"
             sub_branch = outlets[code].sub_branch_id
             out.notices[code] = add_notice(
                 s, number, sub_branch, inspection=inspection, period_id=period
             ).id
-        out.submitted = add_inspection(s, period, outlets["O2"], inspector, "submitted").id
-        out.draft = add_inspection(s, period, outlets["O2"], inspector2, "draft").id
+        at = base + timedelta(hours=2)
+        out.submitted = add_inspection(s, period, outlets["O2"], inspector, "submitted", at=at).id
+        at = base + timedelta(hours=3)
+        out.draft = add_inspection(s, period, outlets["O2"], inspector2, "draft", at=at).id
         for n, (code, sub_branch) in enumerate(
             zip(("SB1", "SB2"), world.sub_branch_ids, strict=True), 1
         ):

@@ -36,8 +36,8 @@ def api_get(app, url: str, secret: str | None, **params):
 
 
 def walk(app, url: str, secret: str, **params) -> list[dict]:
-    """Every item of a list, following next_cursor to the end."""
-    items, cursor = [], None
+    """Every item of a list, following next_cursor to the end (from `cursor`, if given)."""
+    items, cursor = [], params.pop("cursor", None)
     while True:
         page = api_get(app, url, secret, **params, **({"cursor": cursor} if cursor else {}))
         assert page.status_code == 200, page.get_data(as_text=True)
@@ -46,3 +46,13 @@ def walk(app, url: str, secret: str, **params) -> list[dict]:
         cursor = body["next_cursor"]
         if cursor is None:
             return items
+
+
+def matrix_objects(app) -> dict[str, int]:
+    """What the access matrix's API rows name: a token to revoke, a checklist version."""
+    from shopper.checklists.models import ChecklistVersion
+
+    token_id, _secret = make_token(app)
+    with app.app_context():
+        version = db.session.scalars(select(ChecklistVersion.id)).first()
+    return {"api_token": token_id, "checklist_version": version}
