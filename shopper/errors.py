@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from shopper.auth import throttle
-from shopper.auth.access import settle_viewer, wants_json
+from shopper.auth.access import loaded_viewer, settle_viewer, wants_json
 from shopper.db import database_unavailable, release_session
 from shopper.extensions import db
 from shopper.refusals import Refused
@@ -229,7 +229,7 @@ def respond(status: int, message: str, *, database_usable: bool = True, **extra)
     `database_usable` False (the database is down or failing): the page is rendered from
     what is in memory only; otherwise the signed-in user may be read once more.
     """
-    viewer = settle_viewer(may_query=False)  # before the rollback expires what was loaded
+    viewer = loaded_viewer()  # before the rollback expires what was loaded
     release_session()
     if wants_json():
         return jsonify(error=message, **extra), status

@@ -74,18 +74,26 @@ def viewer() -> dict[str, str] | None:
     return {"name": current_user.display_name, "role": current_user.role}
 
 
+def loaded_viewer() -> dict[str, str] | None:
+    """`viewer()` from the signed-in user already in memory, without any I/O (None when no
+    user was loaded, or its name was expired by a rollback)."""
+    user = g.get("_login_user")
+    if not (isinstance(user, User) and user.is_authenticated):
+        return None
+    values = inspect_row(user).dict  # what was loaded, without refreshing anything
+    if "display_name" in values and "role" in values:
+        return {"name": values["display_name"], "role": values["role"]}
+    return None
+
+
 def settle_viewer(*, may_query: bool) -> dict[str, str] | None:
     """Fix who an error page is for, so that rendering it needs no database: the signed-in
-    user already in memory (no I/O); when none was loaded and `may_query`, one guarded attempt
-    to load it; otherwise nobody (Flask-Login is told so, or its template context would query).
-    """
-    user = g.get("_login_user")
-    if isinstance(user, User) and user.is_authenticated:
-        values = inspect_row(user).dict  # what was loaded, without refreshing anything
-        if "display_name" in values and "role" in values:
-            return {"name": values["display_name"], "role": values["role"]}
-        return None
-    if user is None and may_query:
+    user in memory; when none was loaded and `may_query`, one guarded attempt to load it;
+    otherwise nobody (Flask-Login is told so, or its template context would query)."""
+    found = loaded_viewer()
+    if found is not None or isinstance(g.get("_login_user"), User):
+        return found
+    if g.get("_login_user") is None and may_query:
         try:
             return viewer()
         except SQLAlchemyError:

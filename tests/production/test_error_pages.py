@@ -103,6 +103,13 @@ def test_a_missing_page_while_the_database_is_down_is_still_a_404_page(login, da
     assert "This page does not exist" in response.get_data(as_text=True)
 
 
+def test_an_error_page_still_names_who_is_signed_in(login, world, app):
+    app.testing = False
+    page = login("inspector").get("/no/such/page")
+    assert page.status_code == 404
+    assert '<span class="who">Inspector</span>' in page.get_data(as_text=True)
+
+
 def test_while_the_database_is_down_json_clients_get_a_503_sentence(login, world, database_down):
     c = login("inspector")
     database_down()
