@@ -117,5 +117,6 @@ def revoke(token_id: int):
     if token is None:
         raise Refused("not_found", 404)
     if tokens.revoke(db.session, current_user, token):
-        flash(_("Token “%(name)s” is revoked: it opens the API no more.", name=token.name), "info")
+        message = _("Token “%(name)s” is revoked: it no longer opens the API.", name=token.name)
+        flash(message, "info")
     return redirect(url_for(".index"))

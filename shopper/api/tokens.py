@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from shopper.audit import service as audit
 from shopper.auth.models import Role, User
@@ -156,7 +156,13 @@ def revoke(session: Session, user: User, token: ApiToken) -> bool:
 
 
 def every_token(session: Session) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+    """Newest first, revoked and expired ones too (with whom and what they were for)."""
+    query = select(ApiToken).options(
+        selectinload(ApiToken.created_by),
+        selectinload(ApiToken.sub_branch),
+        selectinload(ApiToken.outlet),
+    )
+    return list(session.scalars(query.order_by(ApiToken.id.desc())))
 
 
 class Rejected(Exception):
