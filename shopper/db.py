@@ -7,6 +7,7 @@ Services take a `Session` argument and only `flush()`; the request commits once
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 _READ_ONLY_ERRORS = ("attempt to write a readonly database", "readonly database")
 
 
-def _sqlite_note_read_only(path: str):
+def _sqlite_note_read_only(path: str) -> Callable[[Any, Any], None]:
     def connected(_dbapi_connection: Any, record: Any) -> None:
         record.info["read_only"] = bool(path) and not os.access(path, os.W_OK)
 

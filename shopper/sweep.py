@@ -17,11 +17,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import delete, exists, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import LoginSession
@@ -106,7 +108,8 @@ def sweep_sessions(session: Session, *, dry_run: bool) -> int:
     expired = LoginSession.expires_at <= utcnow()
     if dry_run:
         return len(session.scalars(select(LoginSession.token_hash).where(expired)).all())
-    return session.execute(delete(LoginSession).where(expired)).rowcount or 0
+    result = cast(CursorResult[Any], session.execute(delete(LoginSession).where(expired)))
+    return result.rowcount or 0
 
 
 @click.command("sweep")
