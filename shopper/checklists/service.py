@@ -224,7 +224,7 @@ def version(session: Session, code: str, number: int) -> ChecklistVersion:
     return found
 
 
-def withdraw(session: Session, user: User, version: ChecklistVersion) -> None:
+def withdraw(session: Session, user: User | None, version: ChecklistVersion) -> None:
     """No longer offer a version to new periods (the caller checked it is not in use).
 
     Never a deletion: inspections keep what they pinned and its codes stay taken.

@@ -170,7 +170,7 @@ def test_a_period_that_breaks_a_rule_is_refused_with_a_sentence(
         older = latest_ids(app)["six_s"]
         publish_next(app, "six_s")
         with app.app_context():
-            checklists.withdraw(db.session, db.session.get(ChecklistVersion, older))
+            checklists.withdraw(db.session, None, db.session.get(ChecklistVersion, older))
             db.session.commit()
         data = form(app=app) | {"version-six_s": older}
     else:
