@@ -6,16 +6,28 @@ Services take a `Session` argument and only `flush()`; the request commits once
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, g
-from sqlalchemy import ColumnElement, DateTime, MetaData, create_engine, event, exc, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    String,
+    create_engine,
+    event,
+    exc,
+    update,
+)
 from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -66,6 +78,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class sha256_hex(FunctionElement[str]):
+    """SQL: the SHA-256 of a text (as UTF-8), 64 hex digits, as `hashlib` gives it; so a
+    statement can hash what it reads (PostgreSQL's own sha256(); on SQLite a function this
+    module gives every connection)."""
+
+    type = String()
+    name = "sha256_hex"
+    inherit_cache = True
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_hex_postgresql(element: sha256_hex, compiler: Any, **kw: Any) -> str:
+    return f"encode(sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')), 'hex')"
+
+
+@compiles(sha256_hex)
+def _sha256_hex_sqlite(element: sha256_hex, compiler: Any, **kw: Any) -> str:
+    return f"shopper_sha256({compiler.process(element.clauses, **kw)})"
+
+
+def _sha256(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime}
@@ -81,6 +117,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    dbapi_connection.create_function("shopper_sha256", 1, _sha256, deterministic=True)
 
 
 # SQLite opens a file it may not write read-only, and such a connection stays read-only

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import LoginSession, User
@@ -46,11 +46,22 @@ def start_session(session: Session, user: User, lifetime: timedelta) -> str:
 
 
 def load_session_user(session: Session, token: str) -> User | None:
-    row = session.get(LoginSession, _digest(token))
-    if row is None or row.expires_at <= utcnow() or not row.user.active:
-        return None
-    row.user.session_token = token
-    return row.user
+    """The active user of a live session, in one query (the session row and its user)."""
+    user = session.scalars(_SESSION_USER, {"token_hash": _digest(token), "now": utcnow()}).first()
+    if user is not None:
+        user.session_token = token
+    return user
+
+
+_SESSION_USER = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.token_hash == bindparam("token_hash"),
+        LoginSession.expires_at > bindparam("now", type_=LoginSession.expires_at.type),
+        User.active.is_(True),
+    )
+)
 
 
 def end_session(session: Session, token: str) -> None:

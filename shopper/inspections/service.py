@@ -8,15 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Select
 
 from shopper.audit import service as audit
 from shopper.auth.models import Role, User
@@ -292,6 +309,290 @@ def save_answer(
         {"version": version_id, "item": item_code, **given},
     )
     return Saved(True, answer.result, answer.note, answer.updated_at)
+
+
+@dataclass(frozen=True)
+class Autosaved:
+    """An autosave's outcome, and the inspection's progress after it."""
+
+    saved: Saved
+    answered: int
+    total: int
+
+
+def autosave(
+    session: Session,
+    inspector: User,
+    inspection_id: int,
+    *,
+    version_id: int,
+    item_code: str,
+    result: str | None,
+    note: str | None,
+    client_uuid: str,
+    changed_at: datetime | None = None,
+) -> Autosaved:
+    """`save_answer` on the inspector's own inspection `inspection_id`, with its progress.
+
+    The same promises, replies and refusals as `own_inspection`, `save_answer` and
+    `progress` one after the other, which it falls back to for anything but a new write to
+    the inspector's own draft. That common case takes two statements besides the audit
+    record's: the client write is inserted only if the inspection is the inspector's own
+    draft pinning the version (taking its row lock, as `lock_draft` does, against a racing
+    submit) and the UUID is new; the answer is upserted only if it is not preset N/A and no
+    later change has won. Either changing nothing sends it the long way, to say why.
+    """
+    fields = dict(
+        version_id=version_id,
+        item_code=item_code,
+        result=result,
+        note=note,
+        client_uuid=client_uuid,
+        changed_at=changed_at,
+    )
+    stripped = note.strip() if note is not None else None
+    item = _version_item(session, version_id, item_code)
+    if (
+        item is None
+        or (result is None and stripped is None)
+        or (result is not None and result not in _RESULTS)
+        or (result == scoring.Result.NA and not item.na_allowed)
+        or (stripped is not None and len(stripped) > MAX_NOTE)
+    ):
+        return _autosave_slowly(session, inspector, inspection_id, **fields)
+    now = utcnow()
+    changed_at = min(changed_at, now) if changed_at else now
+    print_ = fingerprint("answer", inspection_id, version_id, item_code, result, stripped)
+    key = {"iid": inspection_id, "vid": version_id, "code": item_code}
+    dialect = _dialect(session)
+    connection = session.connection()
+    pins = connection.execute(
+        _CLAIM[dialect],
+        {**key, "uid": inspector.id, "client_uuid": client_uuid, "print": print_, "at_now": now},
+    ).scalar()
+    if pins is None:  # not theirs, submitted, not pinned, or the UUID seen: say which
+        return _autosave_slowly(session, inspector, inspection_id, **fields)
+    row = connection.execute(
+        _UPSERT[dialect, stripped is not None] if result is not None else _NOTE_UPDATE,
+        {**key, "new_result": result, "new_note": stripped, "at_now": now, "changed": changed_at},
+    ).first()
+    if row is None:  # preset N/A, no result to note yet, or a later change won
+        lost = (result, stripped, changed_at)
+        saved = _not_applied(
+            session, inspector, inspection_id, version_id, item_code, lost, client_uuid
+        )
+        return Autosaved(saved, *_progress_of(session, inspection_id))
+    audit.record(
+        session,
+        inspector,
+        "answer.saved",
+        "inspection",
+        inspection_id,
+        {
+            "version": version_id,
+            "item": item_code,
+            **({"result": result} if result is not None else {}),
+            **({"note": stripped} if stripped is not None else {}),
+        },
+    )
+    total = sum(_pinned_size(session, int(v)) for v in str(pins).split(","))
+    return Autosaved(Saved(True, row.result, row.note, now), row.others + 1, total)
+
+
+_RESULTS = frozenset(scoring.Result)
+
+
+def _autosave_slowly(
+    session: Session, inspector: User, inspection_id: int, **fields: Any
+) -> Autosaved:
+    inspection = own_inspection(session, inspector, inspection_id)
+    saved = save_answer(session, inspector, inspection, **fields)
+    return Autosaved(saved, *progress(session, inspection))
+
+
+def _not_applied(
+    session: Session,
+    inspector: User,
+    inspection_id: int,
+    version_id: int,
+    item_code: str,
+    lost: tuple[str | None, str | None, datetime],
+    client_uuid: str,
+) -> Saved:
+    """The upsert changed nothing: refuse as `save_answer` would, or record the conflict."""
+    answer = session.scalar(
+        select(Answer).where(
+            Answer.inspection_id == inspection_id,
+            Answer.checklist_version_id == version_id,
+            Answer.item_code == item_code,
+        )
+    )
+    if answer is not None and answer.na_reason:
+        raise Refused(f"preset_na_{answer.na_reason}", 409, item=item_code)
+    if answer is None:
+        raise Refused("result_first", 400, item=item_code)
+    session.add(
+        AnswerConflict(
+            inspection_id=inspection_id,
+            checklist_version_id=version_id,
+            item_code=item_code,
+            user_id=inspector.id,
+            client_uuid=client_uuid,
+            lost_result=lost[0],
+            lost_note=lost[1],
+            lost_changed_at=lost[2],
+            kept_result=answer.result,
+            kept_note=answer.note,
+            kept_changed_at=answer.changed_at,
+        )
+    )
+    session.flush()
+    return Saved(False, answer.result, answer.note, answer.updated_at)
+
+
+def _progress_of(session: Session, inspection_id: int) -> tuple[int, int]:
+    inspection = session.get(Inspection, inspection_id)  # the claim found it theirs
+    return progress(session, inspection) if inspection is not None else (0, 0)
+
+
+# Published versions are immutable: their checklists are kept per engine (a test database
+# reuses ids), so an autosave finds its item without a query.
+_checklists: weakref.WeakKeyDictionary[Engine, dict[int, core.Checklist]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _checklist_of(session: Session, version_id: int) -> core.Checklist | None:
+    cache = _checklists.setdefault(session.get_bind(), {})  # type: ignore[arg-type]
+    if version_id not in cache:
+        version = session.get(ChecklistVersion, version_id)
+        if version is None:
+            return None  # not kept: a version with this id may be published later
+        cache[version_id] = version.checklist()
+    return cache[version_id]
+
+
+def _version_item(session: Session, version_id: int, code: str) -> core.Item | None:
+    checklist = _checklist_of(session, version_id)
+    return checklist.item(code) if checklist is not None else None
+
+
+def _pinned_size(session: Session, version_id: int) -> int:
+    checklist = _checklist_of(session, version_id)
+    return len(checklist.items) if checklist is not None else 0
+
+
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+def _claim(dialect: Any) -> Any:
+    """INSERT the client write, only from the inspector's own draft that pins the version
+    (its row locked FOR NO KEY UPDATE on PostgreSQL, as `lock_draft`'s UPDATE locks it;
+    SQLite has one writer), only if the UUID is new; RETURNING the pinned version ids."""
+    writes = ClientWrite.__table__
+    pinned_here = exists().where(
+        InspectionChecklist.inspection_id == Inspection.id,
+        InspectionChecklist.checklist_version_id == bindparam("vid"),
+    )
+    source = (
+        select(
+            bindparam("uid", type_=writes.c.user_id.type),
+            bindparam("client_uuid", type_=writes.c.uuid.type),
+            literal("answer", writes.c.kind.type),
+            bindparam("print", type_=writes.c.fingerprint.type),
+            bindparam("at_now", type_=writes.c.created_at.type),
+        )
+        .where(
+            Inspection.id == bindparam("iid"),
+            Inspection.inspector_id == bindparam("uid"),
+            Inspection.status == Status.DRAFT,
+            pinned_here,
+        )
+        .with_for_update(key_share=True, of=Inspection)
+    )
+    pins = (
+        select(func.aggregate_strings(cast(InspectionChecklist.checklist_version_id, String), ","))
+        .where(InspectionChecklist.inspection_id == bindparam("iid"))
+        .scalar_subquery()
+    )
+    return (
+        dialect.insert(writes)
+        .from_select(["user_id", "uuid", "kind", "fingerprint", "created_at"], source)
+        .on_conflict_do_nothing()
+        .returning(pins)
+    )
+
+
+_CLAIM = {"postgresql": _claim(postgresql), "sqlite": _claim(sqlite)}
+
+_others = aliased(Answer)
+# the inspection's other answers: the same count before and after this statement's change
+_OTHERS = (
+    select(func.count())
+    .where(
+        _others.inspection_id == bindparam("iid"),
+        not_(
+            and_(
+                _others.checklist_version_id == bindparam("vid"),
+                _others.item_code == bindparam("code"),
+            )
+        ),
+    )
+    .scalar_subquery()
+    .label("others")
+)
+_APPLIES = and_(  # save_answer's rules: a preset N/A stays; the change made latest wins
+    Answer.na_reason.is_(None),
+    or_(Answer.changed_at.is_(None), Answer.changed_at <= bindparam("changed")),
+)
+
+
+def _upsert(dialect: Any, with_note: bool) -> Any:
+    answers = Answer.__table__
+    statement = dialect.insert(answers).values(
+        inspection_id=bindparam("iid"),
+        checklist_version_id=bindparam("vid"),
+        item_code=bindparam("code"),
+        result=bindparam("new_result"),
+        note=bindparam("new_note") if with_note else literal(""),
+        updated_at=bindparam("at_now", type_=answers.c.updated_at.type),
+        changed_at=bindparam("changed", type_=answers.c.changed_at.type),
+    )
+    changes = {
+        "result": statement.excluded.result,
+        "updated_at": statement.excluded.updated_at,
+        "changed_at": statement.excluded.changed_at,
+    }
+    if with_note:
+        changes["note"] = statement.excluded.note
+    return statement.on_conflict_do_update(
+        index_elements=["inspection_id", "checklist_version_id", "item_code"],
+        set_=changes,
+        where=_APPLIES,
+    ).returning(Answer.result, Answer.note, _OTHERS)
+
+
+_UPSERT = {
+    (name, with_note): _upsert(dialect, with_note)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for with_note in (True, False)
+}
+_NOTE_UPDATE = (  # a note alone never creates an answer
+    update(Answer)
+    .where(
+        Answer.inspection_id == bindparam("iid"),
+        Answer.checklist_version_id == bindparam("vid"),
+        Answer.item_code == bindparam("code"),
+        _APPLIES,
+    )
+    .values(
+        note=bindparam("new_note"),
+        updated_at=bindparam("at_now", type_=Answer.__table__.c.updated_at.type),
+        changed_at=bindparam("changed", type_=Answer.__table__.c.changed_at.type),
+    )
+    .returning(Answer.result, Answer.note, _OTHERS)
+)
 
 
 def _answer(session: Session, inspection: Inspection, version_id: int, code: str) -> Answer | None:
