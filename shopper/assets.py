@@ -128,6 +128,14 @@ def manifest():
     )
 
 
+@bp.get("/healthz")
+@public
+def healthz():
+    """The process answers: for a load balancer's check, and bench/load.py's ceiling. No
+    database, no session."""
+    return current_app.response_class("ok", mimetype="text/plain")
+
+
 @bp.get("/favicon.ico")
 @public
 def favicon():
