@@ -57,9 +57,10 @@ def record(
     """Append one record: `actor` (None: the system, or an anonymous sign-in attempt named
     by `actor_name`) did `action` to the object, changing `changes` (plain values).
 
-    Two statements: the record is inserted from the chain's end, read FOR UPDATE (its row
-    lock orders concurrent writers on PostgreSQL; SQLite has one writer) and hashed in the
-    same statement, then the end is moved on to it. Anything pending is flushed first.
+    The record is inserted from the chain's end, read FOR UPDATE (its row lock orders
+    concurrent writers on PostgreSQL; SQLite has one writer) and hashed in the same
+    statement, and the end is moved on to it: one statement on PostgreSQL (the insert a
+    WITH of the update), two on SQLite. Anything pending is flushed first.
     """
     session.flush()
     at = utcnow()
@@ -80,12 +81,15 @@ def record(
         + _SEP.join([object_type, object_key, body, ""]),
     }
     connection = session.connection()
-    appended = connection.execute(_APPEND, values).first()
+    one_statement = connection.dialect.name == "postgresql"
+    append = _APPEND_AND_MOVE if one_statement else _APPEND
+    appended = connection.execute(append, values).first()
     if appended is None:  # the first record of an installation: the chain starts
         connection.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
-        appended = connection.execute(_APPEND, values).one()
+        appended = connection.execute(append, values).one()
     seq, prev, digest = appended
-    connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
+    if not one_statement:
+        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
     entry = AuditRecord(
         seq=seq,
         at=at,
@@ -141,6 +145,15 @@ _MOVE_HEAD = (
     update(AuditHead)
     .where(AuditHead.id == 1)
     .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_appended = _APPEND.cte("appended")
+_APPEND_AND_MOVE = (  # PostgreSQL: WITH appended AS (INSERT … RETURNING) UPDATE the end
+    update(AuditHead)
+    # true of the end read and of a newer one that committed meanwhile: the row is updated
+    # as it is now (READ COMMITTED re-reads it), and the lock taken above is this statement's
+    .where(AuditHead.id == 1, AuditHead.seq < _appended.c.seq)
+    .values(seq=_appended.c.seq, hash=_appended.c.hash)
+    .returning(_appended.c.seq, _appended.c.prev_hash, _appended.c.hash)
 )
 
 

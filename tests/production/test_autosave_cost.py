@@ -1,7 +1,8 @@
 """What one autosave costs the database: a count of SQL statements, so it cannot creep back.
 
-An autosave is sign-in check (1), client write claimed on the inspector's own draft (1),
-answer upserted (1), audit record (2). Timings are bench/load.py's business, not a test's.
+An autosave is the sign-in check (1), the client write claimed on the inspector's own draft
+(1), the answer upserted (1) and the audit record (2 on SQLite, 1 on PostgreSQL). Timings
+are bench/load.py's business, not a test's.
 """
 
 import threading
@@ -16,7 +17,8 @@ from shopper.extensions import db
 from shopper.inspections.models import Answer, AnswerConflict
 from tests.factories import items, start
 
-MAX_STATEMENTS = 5
+MAX_STATEMENTS = {"sqlite": 5, "postgresql": 4}  # PostgreSQL's audit record is one statement
+WRITERS, EACH = 6, 20
 
 
 @contextmanager
@@ -43,6 +45,7 @@ def autosave(c, iid, version, code, **fields):
 
 
 def test_an_autosave_takes_at_most_five_statements(login, world, app):
+    most = MAX_STATEMENTS[db.engine(app).dialect.name]
     c = login("inspector")
     iid = start(c, world.assignment_ids["inspector"][0])
     (v1, first, _), (v2, second, _) = items(app, iid)[:2]
@@ -55,7 +58,7 @@ def test_an_autosave_takes_at_most_five_statements(login, world, app):
         with statements(app) as sent:
             reply = autosave(c, iid, v2, code, **fields)
         assert reply["applied"] and reply["answered"] == 2, label
-        assert len(sent) <= MAX_STATEMENTS, f"{label}: {len(sent)} statements\n" + "\n".join(sent)
+        assert len(sent) <= most, f"{label}: {len(sent)} statements\n" + "\n".join(sent)
     assert reply["result"] == "pass" and reply["note"] == "wiped"
 
 
@@ -87,13 +90,13 @@ def test_concurrent_records_keep_one_ordered_chain(app, world):
     def writer(n: int) -> None:
         try:
             with app.app_context():
-                for k in range(10):
+                for k in range(EACH):
                     audit.record(db.session, None, "test.step", "test", f"{n}-{k}", {"k": k})
                     db.session.commit()
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(WRITERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -103,4 +106,4 @@ def test_concurrent_records_keep_one_ordered_chain(app, world):
         verdict = audit.verify(db.session)
         ours = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "test.step"))
         assert verdict.ok, verdict
-        assert len(ours.all()) == 60
+        assert len(ours.all()) == WRITERS * EACH
