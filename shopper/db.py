@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -113,11 +115,86 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         "journal_mode=WAL",
         "foreign_keys=ON",
         "synchronous=FULL",
-        "busy_timeout=10000",
+        f"busy_timeout={round(_BUSY_TIMEOUT_S * 1000)}",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
     dbapi_connection.create_function("shopper_sha256", 1, _sha256, deterministic=True)
+
+
+_BUSY_TIMEOUT_S = 10.0
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "BEGIN", "CREATE", "DROP")
+
+
+class _QueuedWriters(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue, in this process, on one lock per
+    database file. SQLite has one writer at a time and makes the others poll in its busy
+    handler, sleeping 1, 2, 5 … 100 ms between tries: under load a writer can wait seconds
+    while later ones get in. Here a waiting writer wakes as soon as the lock is free.
+
+    Only an order: SQLite's own locking still guards the data. The lock is taken before the
+    statement that opens a write transaction and given back when it ends (commit, rollback,
+    close, or a failure); after the busy timeout a writer goes on without it.
+    """
+
+    def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        with _write_locks_guard:
+            self._queue = _write_locks.setdefault(str(database), threading.Lock())
+        self._holding = False
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:
+        return super().cursor(factory or _QueuedCursor)
+
+    def _before(self, statement: str) -> None:
+        opens = not self._holding and not self.in_transaction
+        if opens and statement.lstrip()[:9].upper().startswith(_WRITES):
+            self._holding = self._queue.acquire(timeout=_BUSY_TIMEOUT_S)
+
+    def _done(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._queue.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._done()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._done()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._done()
+
+
+class _QueuedCursor(sqlite3.Cursor):
+    connection: _QueuedWriters
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        self.connection._before(sql)
+        try:
+            return super().execute(sql, parameters)
+        finally:
+            if not self.connection.in_transaction:  # autocommit, or it failed to begin
+                self.connection._done()
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        self.connection._before(sql)
+        try:
+            return super().executemany(sql, parameters)
+        finally:
+            if not self.connection.in_transaction:
+                self.connection._done()
 
 
 # SQLite opens a file it may not write read-only, and such a connection stays read-only
@@ -151,6 +228,8 @@ def make_engine(
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     connect_args: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        connect_args["factory"] = _QueuedWriters
     if url.startswith("postgresql"):
         if connect_timeout:
             connect_args["connect_timeout"] = max(1, round(connect_timeout))

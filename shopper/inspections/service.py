@@ -455,31 +455,30 @@ def _progress_of(session: Session, inspection_id: int) -> tuple[int, int]:
     return progress(session, inspection) if inspection is not None else (0, 0)
 
 
-# Published versions are immutable: their checklists are kept per engine (a test database
-# reuses ids), so an autosave finds its item without a query.
-_checklists: weakref.WeakKeyDictionary[Engine, dict[int, core.Checklist]] = (
+# Published versions are immutable: their items are kept per engine (a test database reuses
+# ids), by code, so an autosave finds its item and the inspection's size without a query.
+_version_items: weakref.WeakKeyDictionary[Engine, dict[int, dict[str, core.Item]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _checklist_of(session: Session, version_id: int) -> core.Checklist | None:
-    cache = _checklists.setdefault(session.get_bind(), {})  # type: ignore[arg-type]
-    if version_id not in cache:
+def _items_of(session: Session, version_id: int) -> dict[str, core.Item] | None:
+    kept = _version_items.setdefault(session.get_bind(), {})  # type: ignore[arg-type]
+    if version_id not in kept:
         version = session.get(ChecklistVersion, version_id)
         if version is None:
             return None  # not kept: a version with this id may be published later
-        cache[version_id] = version.checklist()
-    return cache[version_id]
+        kept[version_id] = {item.code: item for item in version.checklist().items}
+    return kept[version_id]
 
 
 def _version_item(session: Session, version_id: int, code: str) -> core.Item | None:
-    checklist = _checklist_of(session, version_id)
-    return checklist.item(code) if checklist is not None else None
+    items = _items_of(session, version_id)
+    return items.get(code) if items is not None else None
 
 
 def _pinned_size(session: Session, version_id: int) -> int:
-    checklist = _checklist_of(session, version_id)
-    return len(checklist.items) if checklist is not None else 0
+    return len(_items_of(session, version_id) or ())
 
 
 def _dialect(session: Session) -> str:
