@@ -6,10 +6,12 @@ Services take a `Session` argument and only `flush()`; the request commits once
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -123,26 +125,80 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 _BUSY_TIMEOUT_S = 10.0
-_write_locks: dict[str, threading.Lock] = {}
-_write_locks_guard = threading.Lock()
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "BEGIN", "CREATE", "DROP")
 
 
-class _QueuedWriters(sqlite3.Connection):
-    """A SQLite connection whose write transactions queue, in this process, on one lock per
-    database file. SQLite has one writer at a time and makes the others poll in its busy
-    handler, sleeping 1, 2, 5 … 100 ms between tries: under load a writer can wait seconds
-    while later ones get in. Here a waiting writer wakes as soon as the lock is free.
+class _WriterQueue:
+    """One writer at a time for a SQLite file: the threads of a process queue on a lock, the
+    processes (gunicorn's workers, a CLI command) on an flock of a file beside the database,
+    tried every half millisecond. False after `timeout` seconds, or where the lock file
+    cannot be made (a read-only folder): then SQLite's own waiting applies."""
 
-    Only an order: SQLite's own locking still guards the data. The lock is taken before the
-    statement that opens a write transaction and given back when it ends (commit, rollback,
+    def __init__(self, database: str):
+        self.threads = threading.Lock()
+        memory = not database or database == ":memory:" or database.startswith("file:")
+        self.path = None if memory else database + "-writer.lock"
+        self.fd: int | None = None
+        self.pid = 0
+
+    def acquire(self, timeout: float) -> bool:
+        if not self.threads.acquire(timeout=timeout):
+            return False
+        fd = self._file()
+        if fd is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self.threads.release()
+                    return False
+                time.sleep(0.0005)
+            except OSError:
+                return True
+
+    def release(self) -> None:
+        try:
+            if self.fd is not None and self.pid == os.getpid():
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+        except OSError:
+            pass
+        finally:
+            self.threads.release()
+
+    def _file(self) -> int | None:
+        if self.path is None:
+            return None
+        if self.fd is None or self.pid != os.getpid():  # a forked child opens its own
+            try:
+                self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            except OSError:
+                self.fd = None
+        return self.fd
+
+
+_queues: dict[str, _WriterQueue] = {}
+_queues_guard = threading.Lock()
+
+
+class _QueuedWriters(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue (`_WriterQueue`). SQLite has one
+    writer at a time and makes the others poll in its busy handler, sleeping 1, 2, 5 … 100
+    ms between tries: under load a writer can wait seconds while later ones get in. Here a
+    waiting writer goes on as soon as the writer before it is done.
+
+    Only an order: SQLite's own locking still guards the data. The queue is joined before
+    the statement that opens a write transaction and left when it ends (commit, rollback,
     close, or a failure); after the busy timeout a writer goes on without it.
     """
 
     def __init__(self, database: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(database, *args, **kwargs)
-        with _write_locks_guard:
-            self._queue = _write_locks.setdefault(str(database), threading.Lock())
+        with _queues_guard:
+            self._queue = _queues.setdefault(str(database), _WriterQueue(str(database)))
         self._holding = False
 
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:
