@@ -116,7 +116,55 @@ def prepare(tree: Path, url: str, storage: str, n: int) -> None:
             "items": items,
         }
         s.commit()
+    Path(storage).mkdir(parents=True, exist_ok=True)
+    Path(storage, "prepared.json").write_text(json.dumps(result))
     print(json.dumps(result))
+
+
+def cost(tree: Path, url: str, storage: str, requests: int) -> None:
+    """Statements and CPU per autosave through the Flask test client, in this process (one
+    inspector of a prepared database, after a warm-up), as JSON."""
+    app = _tree_app(tree, url, storage)
+    from sqlalchemy import event
+
+    from shopper.extensions import db
+
+    made = json.loads(Path(storage, "prepared.json").read_text())
+    (username, assignment), items = made["phones"][0], made["items"]
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    token = CSRF.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    token = CSRF.search(client.get("/inspect/").get_data(as_text=True)).group(1)
+    started = client.post(
+        f"/inspect/assignments/{assignment}/start", data={"mode": "on_site", "csrf_token": token}
+    )
+    iid = int(INSPECTION.search(started.headers["Location"]).group(1))
+
+    def autosave(n: int) -> None:
+        version, code, _photo = items[n % len(items)]
+        fields = {"uuid": str(uuid.uuid4()), "version": version, "item": code}
+        fields |= {"result": "pass" if n % 2 else "fail", "note": "", "csrf_token": token}
+        reply = client.post(
+            f"/inspect/{iid}/answers", data=fields, headers={"Accept": "application/json"}
+        )
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+
+    for n in range(len(items)):  # every item answered once: the rest are changes
+        autosave(n)
+    sent: list[str] = []
+    engine = db.engine(app)
+    listen = lambda *args: sent.append(args[2])  # noqa: E731 (statement)
+    event.listen(engine, "before_cursor_execute", listen)
+    autosave(1)
+    event.remove(engine, "before_cursor_execute", listen)
+    rounds = []
+    for _round in range(5):
+        began = time.process_time()
+        for n in range(requests):
+            autosave(n)
+        rounds.append((time.process_time() - began) / requests * 1000)
+    print(json.dumps({"statements": sent, "cpu_ms": statistics.median(rounds), "rounds": rounds}))
 
 
 def check(tree: Path, url: str, storage: str) -> None:
@@ -651,6 +699,50 @@ def print_runs(runs: list[Run]) -> None:
             print(f"    {line}")
 
 
+def cost_run(tree: Path, options: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="shopper-cost-") as folder:
+        database = Database(options.db, Path(folder), options.pg_url, "cost")
+        storage = str(Path(folder) / "storage")
+        try:
+            child(tree, "prepare", database.url, storage, 1)
+            return child(tree, "cost-child", database.url, storage, options.cost)
+        finally:
+            database.drop()
+
+
+def main_cost(options: argparse.Namespace) -> None:
+    """Statements and CPU per autosave through the test client, for each tree."""
+    trees = [(Path(options.baseline).resolve(), "baseline")] if options.baseline else []
+    trees.append((ROOT, "this tree"))
+    print(
+        f"Autosave cost - {options.db}, Flask test client, {options.cost} autosaves x 5 rounds"
+        f" after a warm-up; load average {os.getloadavg()[0]:.1f} before"
+    )
+    found = {}
+    for tree, label in trees:
+        found[label] = cost_run(tree, options)
+        figures = found[label]
+        rounds = ", ".join(f"{r:.2f}" for r in figures["rounds"])
+        print(
+            f"\n  {label}: {len(figures['statements'])} statements, CPU {figures['cpu_ms']:.2f} ms"
+            f" per autosave (median; rounds {rounds}; load {os.getloadavg()[0]:.1f})"
+        )
+        for statement in figures["statements"]:
+            print(f"    {' '.join(statement.split())[:110]}")
+    current = found["this tree"]
+    summary = (
+        f"cost {options.db}: {len(current['statements'])} statements, "
+        f"{current['cpu_ms']:.2f} ms CPU per autosave"
+    )
+    if options.baseline:
+        base = found["baseline"]
+        summary += (
+            f" (baseline {len(base['statements'])}, {base['cpu_ms']:.2f} ms:"
+            f" x{current['cpu_ms'] / base['cpu_ms']:.2f})"
+        )
+    print(summary)
+
+
 def main(options: argparse.Namespace) -> None:
     pause = f"{options.pause:g} s ±{options.jitter:.0%}" if options.pause else "no pause"
     print(
@@ -698,6 +790,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prepare", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--check", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--cost-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cost",
+        type=int,
+        nargs="?",
+        const=300,
+        help="instead: statements and CPU per autosave through the test client (N per round)",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("-n", "--inspectors", type=int, default=100)
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between answers")
@@ -721,5 +821,10 @@ if __name__ == "__main__":
     elif arguments.check:
         tree, url, storage, _n = arguments.check
         check(Path(tree), url, storage)
+    elif arguments.cost_child:
+        tree, url, storage, n = arguments.cost_child
+        cost(Path(tree), url, storage, int(n))
+    elif arguments.cost is not None:
+        main_cost(arguments)
     else:
         main(arguments)
