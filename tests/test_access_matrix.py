@@ -8,6 +8,7 @@ from sqlalchemy import select
 from shopper.auth.access import access_of
 from shopper.extensions import db
 from shopper.notices.models import Finding, FindingResponse, Notice
+from tests.access_rows import modules as extra_rows
 from tests.api.helpers import matrix_objects
 from tests.conftest import Client
 from tests.factories import answer_all, items, jpeg, start, submit, upload
@@ -596,6 +597,11 @@ EXPECTED = {
         sub_branch_manager=302,
     ),  # last: it ends the session
 }
+_logout = EXPECTED.pop(("POST", "/logout"))
+for _module in extra_rows():
+    assert not set(_module.ROWS) & set(EXPECTED), f"{_module.__name__} repeats a row"
+    EXPECTED.update(_module.ROWS)
+EXPECTED[("POST", "/logout")] = _logout  # still last
 
 
 @pytest.fixture
@@ -644,6 +650,12 @@ def objects(login, world, app):
         "cdraft": cdraft,
         **matrix_objects(app),  # the API's rows (issue 16)
         **ids,
+        **{
+            k: v
+            for module in extra_rows()
+            if hasattr(module, "objects")
+            for k, v in module.objects(app, world).items()
+        },
     }
 
 
