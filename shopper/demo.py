@@ -28,7 +28,7 @@ from shopper.inspections.models import Inspection
 from shopper.notices import service as notices
 from shopper.org.features import all_features, ensure_defaults
 from shopper.org.models import Agency, Outlet, SubBranch
-from shopper.periods.models import Assignment, Period, PeriodChecklist
+from shopper.periods.models import Assignment, Period, PeriodChecklist, PeriodState
 from shopper.photos import service as photos
 
 SUB_BRANCHES = [
@@ -85,9 +85,11 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     ensure_defaults(session)
     features = all_features(session)
     period_code, starts, ends = quarter_of(date.today())
-    period = Period(code=period_code, starts_on=starts, ends_on=ends, is_current=True)
+    period = Period(
+        code=period_code, starts_on=starts, ends_on=ends, is_current=True, state=PeriodState.OPEN
+    )
     last_code, last_starts, last_ends = quarter_of(starts - timedelta(days=1))
-    last = Period(code=last_code, starts_on=last_starts, ends_on=last_ends)
+    last = Period(code=last_code, starts_on=last_starts, ends_on=last_ends, state=PeriodState.OPEN)
     agency = Agency(name="明镜服务质量咨询公司")
     session.add_all([period, last, agency])
     outlets: list[Outlet] = []
@@ -147,6 +149,7 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     done = _submit_examples(session, inspector1, earlier, config)
     _check_examples(session, admin, done, config, ("released", "released"))
     period.is_current, last.is_current = True, False
+    last.state = PeriodState.CLOSED
     examples = _submit_examples(session, inspector2, assignments[8:], config)
     _check_examples(session, admin, examples, config, EXAMPLE_CHECKS)
 

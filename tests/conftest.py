@@ -113,9 +113,15 @@ def world(app) -> World:
         ensure_defaults(s)
         load_directory(s, ROOT / "checklists")
         period = Period(
-            code="2026Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), is_current=True
+            code="2026Q4",
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 12, 31),
+            is_current=True,
+            state="open",
         )
-        old = Period(code="2026Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30))
+        old = Period(
+            code="2026Q3", starts_on=date(2026, 7, 1), ends_on=date(2026, 9, 30), state="closed"
+        )
         agency = Agency(name="Agency")
         sb1, sb2 = SubBranch(code="SB1", name="East"), SubBranch(code="SB2", name="West")
         o1 = Outlet(code="O1", name="Outlet One", sub_branch=sb1)

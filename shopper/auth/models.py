@@ -18,6 +18,12 @@ class Role(StrEnum):
     INSPECTOR = "inspector"  # third-party agency
     OUTLET_MANAGER = "outlet_manager"
     SUB_BRANCH_MANAGER = "sub_branch_manager"
+    # bank staff who do video checks: head office's (no sub-branch) or one sub-branch's
+    BANK_CHECKER = "bank_checker"
+
+
+# the roles that inspect outlets (the phone's screens)
+INSPECTING = (Role.INSPECTOR, Role.BANK_CHECKER)
 
 
 class User(Base):
@@ -26,7 +32,8 @@ class User(Base):
         CheckConstraint(
             "(role = 'inspector') = (agency_id IS NOT NULL)"
             " AND (role = 'outlet_manager') = (outlet_id IS NOT NULL)"
-            " AND (role = 'sub_branch_manager') = (sub_branch_id IS NOT NULL)",
+            " AND (role <> 'sub_branch_manager' OR sub_branch_id IS NOT NULL)"
+            " AND (sub_branch_id IS NULL OR role IN ('sub_branch_manager', 'bank_checker'))",
             name="role_scope",
         ),
     )

@@ -54,6 +54,7 @@ class Outlet(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     sub_branch_id: Mapped[int] = mapped_column(ForeignKey("sub_branches.id"), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(60), default="Asia/Shanghai")
     # the language its notices are written in
     language: Mapped[str] = mapped_column(String(10), default="zh_CN", server_default="zh_CN")
