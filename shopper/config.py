@@ -94,6 +94,24 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         # an upload whose row is not committed yet is never touched
         "SWEEP_GRACE_SECONDS": 3600.0,
         # ---- end of production trust ----
+        # ---- scaling out ----
+        # Redis (redis://host:6379/0): long work runs as queue jobs (shopper.jobs) on workers,
+        # and sign-in counts are shared by every host; unset: work runs in process, as before
+        "REDIS_URL": None,
+        # a failed or abandoned job is tried again after these many seconds, one per retry
+        "JOBS_RETRY_INTERVALS": [10, 60, 300],
+        # ---- end of scaling out ----
+        # ---- object storage: with S3_BUCKET set, photos and notice PDFs live in that bucket
+        # of an S3-compatible store (MinIO, Ceph RGW, a cloud's); unset: files in STORAGE_DIR
+        "S3_BUCKET": None,
+        "S3_ENDPOINT": None,  # e.g. http://minio.bank.internal:9000; unset: AWS itself
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY": None,  # unset: boto3's own chain (environment, instance role)
+        "S3_SECRET_KEY": None,
+        # S3 not answering within these: the request is a 503 and writes nothing
+        "S3_CONNECT_TIMEOUT": 5.0,
+        "S3_READ_TIMEOUT": 30.0,
+        "S3_ATTEMPTS": 3,
     }
 
 
@@ -141,6 +159,7 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
         "BANK_NAME",
         "ISSUING_OFFICE",
         "RED_LINE_BAND",
+        "REDIS_URL",
     ):
         if env.get(f"SHOPPER_{name}"):
             config[name] = env[f"SHOPPER_{name}"]
@@ -153,6 +172,14 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
     for name, key in _PRODUCTION_TEXTS.items():
         if env.get(f"SHOPPER_{name}"):
             config[key] = env[f"SHOPPER_{name}"]
+    for name in ("S3_BUCKET", "S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = env[f"SHOPPER_{name}"]
+    for name in ("S3_CONNECT_TIMEOUT", "S3_READ_TIMEOUT"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = float(env[f"SHOPPER_{name}"])
+    if env.get("SHOPPER_S3_ATTEMPTS"):
+        config["S3_ATTEMPTS"] = int(env["SHOPPER_S3_ATTEMPTS"])
     if env.get("SHOPPER_HOLIDAYS"):  # comma-separated ISO dates
         config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
     if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):

@@ -219,6 +219,10 @@ UNAVAILABLE = _l(
     "Please try again in a few minutes."
 )
 # ---- end of production trust ----
+REFUSALS["storage_unavailable"] = _l(
+    "The file storage is not answering, so nothing was saved or shown. "
+    "Please try again in a few minutes."
+)
 
 RETRY_UNAVAILABLE_SECONDS = 30
 

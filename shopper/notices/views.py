@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -74,11 +75,16 @@ def show(notice_id: int):
 @readers
 def pdf(notice_id: int):
     notice = service.get_notice(db.session, current_user, notice_id)
-    data = service.pdf_of(photos.storage(), notice)
+    try:  # streamed in chunks from disk or object storage, never whole in memory
+        stored = photos.storage().open(notice.storage_key)
+    except KeyError:
+        abort(404)
     return Response(
-        data,
+        stored,
         mimetype="application/pdf",
+        direct_passthrough=True,
         headers={
+            "Content-Length": str(stored.size),
             "Content-Disposition": f'attachment; filename="{notice.number}.pdf"',
             "Cache-Control": "private, no-store",
         },

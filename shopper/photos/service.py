@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
@@ -43,12 +44,21 @@ _CLOCK_SKEW = timedelta(days=1)  # a phone's clock may run ahead; more than a da
 def init_storage(app: Flask) -> None:
     """The photo feature's per-process parts: the storage backend, and the gate that lets
     only PHOTO_LARGE_DECODES large photos decode at once."""
-    app.extensions["shopper.storage"] = LocalStorage(Path(app.config["STORAGE_DIR"]))
+    app.extensions["shopper.storage"] = make_storage(app.config)
     app.extensions["shopper.decode_gate"] = pipeline.DecodeGate(
         app.config["PHOTO_LARGE_DECODES"],
         threshold=app.config["PHOTO_LARGE_DECODE_PIXELS"],
         timeout=app.config["PHOTO_DECODE_WAIT_SECONDS"],
     )
+
+
+def make_storage(config: Mapping[str, Any]) -> Storage:
+    """The S3 bucket when S3_BUCKET is set, else the files under STORAGE_DIR."""
+    if config.get("S3_BUCKET"):
+        from shopper.photos.s3 import S3Storage  # boto3 is imported only when it is used
+
+        return S3Storage.from_config(dict(config))
+    return LocalStorage(Path(config["STORAGE_DIR"]))
 
 
 def storage() -> Storage:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, send_file
+from flask import Blueprint, Response, abort, request, send_file
 from flask_login import current_user
 
 from shopper.auth.access import signed_in
 from shopper.extensions import db
 from shopper.notices import service as notices
 from shopper.photos import service
-from shopper.photos.storage import photo_keys
+from shopper.photos.storage import Storage, photo_keys
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -35,6 +35,23 @@ def file(sha256: str, variant: str):
     if path is not None:
         response = send_file(path, mimetype="image/jpeg", conditional=True, etag=sha256 + variant)
     else:
-        response = Response(store.get(key), mimetype="image/jpeg")
+        response = _streamed(store, key, "image/jpeg", etag=sha256 + variant)
     response.headers["Cache-Control"] = CACHE
+    return response
+
+
+def _streamed(store: Storage, key: str, mimetype: str, *, etag: str) -> Response:
+    """A remote file (object storage) passed through in chunks, never whole in memory;
+    304 when the browser holds it (content addressed: an ETag never goes stale)."""
+    if etag in request.if_none_match:
+        response = Response(status=304)
+        response.set_etag(etag)
+        return response
+    try:
+        stored = store.open(key)
+    except KeyError:
+        abort(404)
+    response = Response(stored, mimetype=mimetype, direct_passthrough=True)
+    response.content_length = stored.size
+    response.set_etag(etag)
     return response
