@@ -32,7 +32,7 @@ from shopper.extensions import db
 from shopper.notices.models import Notice, ResponsePhoto
 from shopper.photos.models import Photo
 from shopper.photos.service import storage
-from shopper.photos.storage import LocalStorage
+from shopper.photos.storage import LocalStorage, Storage, StorageUnavailable
 
 _TEMP_PREFIX = ".tmp-"  # LocalStorage's temp files (storage.py)
 
@@ -94,6 +94,23 @@ def sweep_files(session: Session, root: Path, grace_seconds: float, *, dry_run: 
     return swept
 
 
+def sweep_objects(
+    session: Session, store: Storage, grace_seconds: float, *, dry_run: bool
+) -> Swept:
+    """The same for a remote store (S3): its listing gives each object's LastModified;
+    there are no temp files (an S3 PUT appears whole or not at all) and no folders."""
+    swept = Swept()
+    older_than = time.time() - grace_seconds
+    for stored in store.objects():
+        if stored.modified >= older_than or _referenced(session, stored.key) is not False:
+            continue
+        if not dry_run:
+            store.delete(stored.key)
+        swept.files.append(stored.key)
+        swept.bytes += stored.size
+    return swept
+
+
 def _remove_empty_folders(folder: Path, root: Path) -> None:
     while folder != root and folder.is_relative_to(root):
         try:
@@ -120,12 +137,16 @@ def sweep(dry_run: bool) -> None:
     sign-in sessions; print what was removed."""
     store = storage()
     verb = "would remove" if dry_run else "removed"
+    grace = float(current_app.config["SWEEP_GRACE_SECONDS"])
     if isinstance(store, LocalStorage):
-        grace = float(current_app.config["SWEEP_GRACE_SECONDS"])
         swept = sweep_files(db.session, store.root, grace, dry_run=dry_run)
     else:
-        click.echo("storage is not on this machine's disk: files are not swept")
-        swept = Swept()
+        try:
+            swept = sweep_objects(db.session, store, grace, dry_run=dry_run)
+        except StorageUnavailable as exc:
+            db.session.rollback()
+            click.echo(f"{exc}; the sweep stopped there.", err=True)
+            raise SystemExit(1) from None
     swept.sessions = sweep_sessions(db.session, dry_run=dry_run)
     db.session.commit()
     for key in swept.files:
