@@ -6,7 +6,8 @@ The archive is a plain (uncompressed) POSIX tar, members in this order:
 
     database/shopper.sqlite3    SQLite: a snapshot made with SQLite's online backup API
     database/shopper.pgdump     PostgreSQL: `pg_dump --format=custom` (compressed by pg_dump)
-    storage/<key>               every stored file (photos, notice PDFs) under its storage key
+    storage/<key>               every stored file (photos, notice PDFs) under its storage key,
+                                from the storage folder or the S3 bucket the app uses
     pki/<name>                  PKI_DIR: the root and signing certificates and their private keys
     manifest.json               every member's size and SHA-256, the schema revision, the
                                 database kind, row counts, the app version, the time (UTC)
@@ -16,8 +17,10 @@ Uncompressed because photos (JPEG), notices (PDF) and pg_dump's custom format ar
 already: gzip would spend a core of a busy server for little, and a plain tar can be read
 member by member by any tool (`tar -xOf backup.tar manifest.json`).
 
-The core functions (`backup`, `verify_archive`, `restore`) take an engine and paths, no
-Flask; the two click commands at the end read the app's configuration.
+The core functions (`backup`, `verify_archive`, `restore`) take an engine, paths and a
+storage backend (a folder's path means the files in it), no Flask; the two click commands at
+the end read the app's configuration, and also write an archive to, or read one from, an
+S3 bucket (`s3://bucket/key`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import click
 from flask.cli import with_appcontext
@@ -49,7 +52,13 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from shopper import migrate
-from shopper.photos.storage import check_key, photo_keys
+from shopper.photos.storage import (
+    LocalStorage,
+    Storage,
+    StorageUnavailable,
+    check_key,
+    photo_keys,
+)
 
 FORMAT = "shopper-backup"
 FORMAT_VERSION = 1
@@ -113,14 +122,15 @@ class Restored:
 
 def backup(
     engine: Engine,
-    storage_dir: Path,
+    storage: Path | Storage,
     pki_dir: Path | None,
     destination: Path,
     *,
     app_version: str | None = None,
 ) -> Made:
-    """Write one archive of the database, every file under `storage_dir` and the files of
-    `pki_dir` at `destination` (an existing folder: a new `shopper-<UTC time>.tar` in it).
+    """Write one archive of the database, every file in `storage` (a storage backend, or
+    the folder of a LocalStorage) and the files of `pki_dir` at `destination` (an existing
+    folder: a new `shopper-<UTC time>.tar` in it).
 
     The database is a consistent snapshot taken while the app goes on writing (SQLite's
     online backup API from a connection of its own; pg_dump on an exported snapshot, which
@@ -150,7 +160,7 @@ def backup(
         part = Path(part_name)
         with os.fdopen(descriptor, "wb") as raw:
             manifest = _write_archive(
-                raw, snapshot, Path(storage_dir), pki_dir, created, app_version or _app_version()
+                raw, snapshot, _store(storage), pki_dir, created, app_version or _app_version()
             )
             raw.flush()
             os.fsync(raw.fileno())
@@ -161,6 +171,8 @@ def backup(
         raise BackupError(f"The backup could not be written: {exc}.") from exc
     except SQLAlchemyError as exc:
         raise BackupError(f"The database could not be read: {_first_line(exc)}.") from exc
+    except StorageUnavailable as exc:
+        raise BackupError(f"{exc}; no backup was written.") from exc
     finally:
         if part is not None:
             part.unlink(missing_ok=True)
@@ -284,7 +296,7 @@ def _facts(
 def _write_archive(
     raw: IO[bytes],
     snapshot: _Snapshot,
-    storage_dir: Path,
+    store: Storage,
     pki_dir: Path | None,
     created: datetime,
     app_version: str,
@@ -294,19 +306,22 @@ def _write_archive(
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         database = DATABASE_MEMBERS[snapshot.kind]
         with open(snapshot.path, "rb") as file:
-            members.append(_add(tar, database, file, 0o600))
-        for key, path in _stored_files(storage_dir):
+            members.append(_add(tar, database, file, 0o600, os.fstat(file.fileno()).st_size))
+        for found in store.objects():
             try:
-                file = open(path, "rb")  # noqa: SIM115 (closed below)
-            except FileNotFoundError:
-                continue  # removed since the walk: no row of the snapshot pointed at it
-            with file:
-                members.append(_add(tar, STORAGE_PREFIX + key, file, 0o644))
-            stored.add(key)
+                opened = store.open(found.key)
+            except KeyError:
+                continue  # removed since the listing: no row of the snapshot pointed at it
+            with opened:  # stored files never change once written: the size stays
+                members.append(_add(tar, STORAGE_PREFIX + found.key, opened, 0o644, opened.size))
+            stored.add(found.key)
         pki_files = 0
         for path in _pki_files(pki_dir):
             with open(path, "rb") as file:
-                members.append(_add(tar, PKI_PREFIX + path.name, file, path.stat().st_mode))
+                facts = os.fstat(file.fileno())
+                members.append(
+                    _add(tar, PKI_PREFIX + path.name, file, facts.st_mode, facts.st_size)
+                )
             pki_files += 1
         manifest = {
             "format": FORMAT,
@@ -325,22 +340,8 @@ def _write_archive(
     return manifest
 
 
-def _stored_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(key, path) of every stored file, in key order; temp files of writes in flight and
-    anything that is not a storage key are left out."""
-    if not root.is_dir():
-        return
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(folder) / name
-            key = path.relative_to(root).as_posix()
-            try:
-                check_key(key)
-            except ValueError:
-                continue
-            if path.is_file() and not path.is_symlink():
-                yield key, path
+def _store(storage: Path | Storage) -> Storage:
+    return LocalStorage(storage) if isinstance(storage, (str, Path)) else storage
 
 
 def _pki_files(pki_dir: Path | None) -> list[Path]:
@@ -353,10 +354,14 @@ def _pki_files(pki_dir: Path | None) -> list[Path]:
     )
 
 
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _Hashing:
     """A reader that hashes what passes through it."""
 
-    def __init__(self, source: IO[bytes]) -> None:
+    def __init__(self, source: _Reader) -> None:
         self.source = source
         self.hash = hashlib.sha256()
 
@@ -374,8 +379,7 @@ def _tarinfo(name: str, size: int, mode: int) -> tarfile.TarInfo:
     return info
 
 
-def _add(tar: tarfile.TarFile, name: str, file: IO[bytes], mode: int) -> Member:
-    size = os.fstat(file.fileno()).st_size  # stored files never change once written
+def _add(tar: tarfile.TarFile, name: str, file: _Reader, mode: int, size: int) -> Member:
     reader = _Hashing(file)
     tar.addfile(_tarinfo(name, size, mode), reader)
     return Member(name, size, reader.hash.hexdigest())
@@ -544,9 +548,12 @@ class _Plan:
     storage_leftovers: list[Path] = field(default_factory=list)  # empty folders to remove
 
 
-def restore(archive: Path, engine: Engine, storage_dir: Path, pki_dir: Path | None) -> Restored:
-    """Restore the archive into the empty instance of `engine`, `storage_dir` and `pki_dir`,
-    then run the migrations (the archive may be of an older schema).
+def restore(
+    archive: Path, engine: Engine, storage: Path | Storage, pki_dir: Path | None
+) -> Restored:
+    """Restore the archive into the empty instance of `engine`, `storage` (a backend, or the
+    folder of a LocalStorage) and `pki_dir`, then run the migrations (the archive may be of
+    an older schema).
 
     Refuses, changing nothing: a damaged or incomplete archive (ArchiveRefused, see
     verify_archive), a database of another kind, and an instance that is not empty
@@ -554,24 +561,34 @@ def restore(archive: Path, engine: Engine, storage_dir: Path, pki_dir: Path | No
     files other than the archive's, or (SQLite) a database file another process has open.
     Files are staged and checked against their SHA-256 as they are written, the database
     is restored in one step (a rename; PostgreSQL: pg_restore in one transaction), then the
-    files are moved into place. Raises BackupError if the restored rows do not match the
-    manifest's counts. Run it with the app stopped.
+    files are moved into place. Into object storage (S3) the files are written first, each
+    checked as it is read, then the database is restored: a bucket that holds only files of
+    this archive (an earlier attempt that stopped) counts as empty, so the restore can be run
+    again. Raises BackupError if the restored rows do not match the manifest's counts. Run
+    it with the app stopped.
     """
     started = time.monotonic()
     archive = Path(archive)
-    storage_dir = Path(storage_dir)
+    store = _store(storage)
+    storage_dir = store.root if isinstance(store, LocalStorage) else None
+    remote = None if isinstance(store, LocalStorage) else store
     pki_dir = Path(pki_dir) if pki_dir is not None else None
     manifest = verify_archive(archive)
     listed = {m["name"]: m for m in manifest["members"]}
     try:
-        plan = _plan(engine, storage_dir, pki_dir, manifest, listed)
+        plan = _plan(engine, store, pki_dir, manifest, listed)
     except SQLAlchemyError as exc:
         raise BackupError(
             f"The database of this instance cannot be read: {_first_line(exc)}."
         ) from exc
-    storage_dir.mkdir(parents=True, exist_ok=True)
-    # staged inside the storage folder, so moving files into place is a rename
-    work = Path(tempfile.mkdtemp(prefix=".restore-", dir=storage_dir))
+    except StorageUnavailable as exc:
+        raise BackupError(f"{exc}; nothing was restored.") from exc
+    if storage_dir is not None:
+        storage_dir.mkdir(parents=True, exist_ok=True)
+        # staged inside the storage folder, so moving files into place is a rename
+        work = Path(tempfile.mkdtemp(prefix=".restore-", dir=storage_dir))
+    else:
+        work = Path(tempfile.mkdtemp(prefix="shopper-restore-"))
     files = work / "files"
     database = work / "database.pgdump"
     pki_stage: Path | None = None
@@ -590,19 +607,20 @@ def restore(archive: Path, engine: Engine, storage_dir: Path, pki_dir: Path | No
             pki_stage = Path(
                 tempfile.mkdtemp(prefix=f".{pki_dir.name}-restore-", dir=pki_dir.parent)
             )
-        _stage(archive, listed, manifest["database"]["member"], database, files, pki_stage)
+        _stage(archive, listed, manifest["database"]["member"], database, files, pki_stage, remote)
         if plan.sqlite_path is not None:
             engine.dispose()
             os.replace(database, plan.sqlite_path)
             _fsync_folder(plan.sqlite_path.parent)
         else:
             _pg_restore(engine, database, clean=plan.pg_clean)
-        # the database is in: now the files, each a rename on the same file system
-        for leftover in plan.storage_leftovers:
-            _remove_empty_tree(leftover)
-        for child in sorted(files.iterdir()):
-            os.rename(child, storage_dir / child.name)
-        _fsync_folder(storage_dir)
+        if storage_dir is not None:
+            # the database is in: now the files, each a rename on the same file system
+            for leftover in plan.storage_leftovers:
+                _remove_empty_tree(leftover)
+            for child in sorted(files.iterdir()):
+                os.rename(child, storage_dir / child.name)
+            _fsync_folder(storage_dir)
         if pki_stage is not None:
             assert pki_dir is not None
             if pki_dir.is_dir():
@@ -612,6 +630,10 @@ def restore(archive: Path, engine: Engine, storage_dir: Path, pki_dir: Path | No
             _fsync_folder(pki_dir.parent)
     except OSError as exc:
         raise BackupError(f"The restore failed: {exc}.") from exc
+    except StorageUnavailable as exc:  # while the files were written, before the database
+        raise BackupError(
+            f"{exc}; the database was not restored. Run the restore again when the storage answers."
+        ) from exc
     finally:
         database.unlink(missing_ok=True)  # gone when it was renamed into place
         shutil.rmtree(work, ignore_errors=True)
@@ -630,7 +652,7 @@ def restore(archive: Path, engine: Engine, storage_dir: Path, pki_dir: Path | No
 
 def _plan(
     engine: Engine,
-    storage_dir: Path,
+    store: Storage,
     pki_dir: Path | None,
     manifest: dict[str, Any],
     listed: dict[str, Any],
@@ -669,7 +691,10 @@ def _plan(
                     f"The database {plan.sqlite_path} is open in another process: stop the "
                     "app, then restore."
                 )
-    plan.storage_leftovers = _check_storage_empty(storage_dir)
+    if isinstance(store, LocalStorage):
+        plan.storage_leftovers = _check_storage_empty(store.root)
+    else:
+        _check_bucket_empty(store, listed)
     plan.pki = _check_pki(pki_dir, listed)
     return plan
 
@@ -711,6 +736,17 @@ def _check_storage_empty(storage_dir: Path) -> list[Path]:
     return sorted(storage_dir.iterdir())
 
 
+def _check_bucket_empty(store: Storage, listed: dict[str, Any]) -> None:
+    """InstanceRefused if the store holds a file that is not one of the archive's (those are
+    an earlier attempt's at this restore, written again)."""
+    for found in store.objects():
+        if STORAGE_PREFIX + found.key not in listed:
+            raise InstanceRefused(
+                f"The object storage is not empty (it holds {found.key}): restore only into a "
+                "new, empty instance."
+            )
+
+
 def _check_pki(pki_dir: Path | None, listed: dict[str, Any]) -> str:
     names = {n.removeprefix(PKI_PREFIX): m for n, m in listed.items() if n.startswith(PKI_PREFIX)}
     if not names:
@@ -744,10 +780,12 @@ def _stage(
     database: Path,
     files: Path,
     pki_stage: Path | None,
+    remote: Storage | None = None,
 ) -> None:
     """Write every member where it waits for the swap (the database at `database`, stored
     files under `files`, PKI files in `pki_stage`), each checked against its SHA-256 as it
-    is written, then make them all durable at once."""
+    is written, then make them all durable at once. With `remote` the stored files go
+    straight into it instead, each checked before it is written."""
     with _open_archive(archive) as raw:
         for info, data in _members(archive, raw):
             name = info.name
@@ -759,6 +797,9 @@ def _stage(
                 )
             if name == database_member:
                 target, mode = database, 0o600
+            elif name.startswith(STORAGE_PREFIX) and remote is not None:
+                _put_checked(data, remote, name.removeprefix(STORAGE_PREFIX), listed[name], archive)
+                continue
             elif name.startswith(STORAGE_PREFIX):
                 target = files.joinpath(*name.removeprefix(STORAGE_PREFIX).split("/"))
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -786,6 +827,18 @@ def _write_checked(
             f"The archive {archive} changed while it was restored ({member['name']} no longer "
             "matches its SHA-256); nothing was restored."
         )
+
+
+def _put_checked(
+    data: IO[bytes], store: Storage, key: str, member: dict[str, Any], archive: Path
+) -> None:
+    content = data.read()  # one photo or PDF: the storage interface writes whole objects
+    if hashlib.sha256(content).hexdigest() != member["sha256"]:
+        raise ArchiveRefused(
+            f"The archive {archive} changed while it was restored ({member['name']} no longer "
+            "matches its SHA-256); the database was not restored."
+        )
+    store.put(key, content, replace=True)  # an earlier attempt's copy is written again
 
 
 def _pg_restore(engine: Engine, dump: Path, *, clean: bool) -> None:
@@ -920,26 +973,71 @@ def _size(n: int) -> str:
 # ---- commands ------------------------------------------------------------------------------
 
 
+def _upload_archive(config: dict[str, Any], made: Path, url: str) -> str:
+    """Upload the archive at `made` to `url` (s3://bucket/key, or a prefix ending in "/"
+    for the archive's own name); the URL it is at."""
+    from shopper.photos import s3
+
+    bucket, key = s3.parse_url(url)
+    if not key or key.endswith("/"):
+        key += made.name
+    s3.upload_file(s3.S3Settings.from_config(config, bucket), made, _archive_key(key))
+    return f"s3://{bucket}/{key}"
+
+
+def _download_archive(config: dict[str, Any], url: str, work: Path) -> Path:
+    from shopper.photos import s3
+
+    bucket, key = s3.parse_url(url)
+    target = work / "archive.tar"
+    try:
+        s3.download_file(s3.S3Settings.from_config(config, bucket), _archive_key(key), target)
+    except KeyError:
+        raise ArchiveRefused(f"There is no archive at {url}.") from None
+    return target
+
+
+def _archive_key(key: str) -> str:
+    """An object name for an archive: printable, no "..", at most 900 characters."""
+    if not key or len(key) > 900 or ".." in key.split("/") or not key.isprintable():
+        raise BackupError(f"{key!r} is not a name for an archive in a bucket.")
+    return key
+
+
 @click.command("backup")
 @with_appcontext
-@click.argument("path", type=click.Path(path_type=Path))
-def backup_command(path: Path) -> None:
+@click.argument("path")
+def backup_command(path: str) -> None:
     """Write one archive of the database, every stored file and the signing PKI to PATH
-    (a folder: a new shopper-<time>.tar in it). Safe while the app is serving."""
+    (a folder: a new shopper-<time>.tar in it; or s3://bucket/key, or s3://bucket/prefix/
+    for a new shopper-<time>.tar there). Safe while the app is serving."""
     from flask import current_app
 
     from shopper.extensions import db
 
     config = current_app.config
+    store = current_app.extensions["shopper.storage"]
+    to_bucket = path.startswith("s3://")
+    # an archive for a bucket is made in a private temp folder, then uploaded
+    work = Path(tempfile.mkdtemp(prefix="shopper-backup-")) if to_bucket else None
     try:
-        made = backup(db.engine(), Path(config["STORAGE_DIR"]), Path(config["PKI_DIR"]), path)
+        made = backup(db.engine(), store, Path(config["PKI_DIR"]), work or Path(path))
+        where = str(made.path)
+        size = made.path.stat().st_size
+        if to_bucket:
+            where = _upload_archive(dict(config), made.path, path)
+    except StorageUnavailable as exc:
+        click.echo(f"{exc}; the archive was not stored.", err=True)
+        sys.exit(1)
     except BackupError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     manifest = made.manifest
-    size = made.path.stat().st_size
     click.echo(
-        f"Backup written to {made.path} ({_size(size)} in {made.seconds:.1f} s): the "
+        f"Backup written to {where} ({_size(size)} in {made.seconds:.1f} s): the "
         f"{manifest['database']['kind']} database at schema revision "
         f"{manifest['database']['schema_revision']}, {manifest['storage_files']} stored files "
         f"and {manifest['pki_files']} PKI files."
@@ -957,20 +1055,30 @@ def backup_command(path: Path) -> None:
 
 @click.command("restore")
 @with_appcontext
-@click.argument("path", type=click.Path(path_type=Path))
-def restore_command(path: Path) -> None:
-    """Restore the archive at PATH into this empty instance (stop the app first), then
-    migrate. Refuses a damaged or incomplete archive, or an instance that is not empty."""
+@click.argument("path")
+def restore_command(path: str) -> None:
+    """Restore the archive at PATH (a file, or s3://bucket/key) into this empty instance
+    (stop the app first), then migrate. Refuses a damaged or incomplete archive, or an
+    instance that is not empty."""
     from flask import current_app
 
     from shopper.extensions import db
 
     config = current_app.config
+    store = current_app.extensions["shopper.storage"]
+    work = Path(tempfile.mkdtemp(prefix="shopper-restore-")) if path.startswith("s3://") else None
     try:
-        restored = restore(path, db.engine(), Path(config["STORAGE_DIR"]), Path(config["PKI_DIR"]))
+        archive = _download_archive(dict(config), path, work) if work else Path(path)
+        restored = restore(archive, db.engine(), store, Path(config["PKI_DIR"]))
+    except StorageUnavailable as exc:
+        click.echo(f"{exc}; nothing was restored.", err=True)
+        sys.exit(1)
     except BackupError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     manifest = restored.manifest
     database = manifest["database"]
     click.echo(
