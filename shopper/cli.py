@@ -19,6 +19,7 @@ from shopper.core.checklist import ChecklistInvalid
 from shopper.doctor import doctor_command
 from shopper.extensions import db
 from shopper.org.features import ensure_defaults
+from shopper.storage_copy import storage_group
 from shopper.sweep import sweep
 
 
@@ -160,5 +161,6 @@ def init_app(app: Flask) -> None:
         sweep,
         backup_command,
         restore_command,
+        storage_group,
     ):
         app.cli.add_command(command)
