@@ -56,6 +56,7 @@ class S3Server:
     host: str = "127.0.0.1"
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    _client: Any = None
 
     @property
     def endpoint(self) -> str:
@@ -93,6 +94,13 @@ class S3Server:
             self.process = None
 
     def client(self) -> Any:
+        """A boto3 client of its own (made once: making one costs a good fraction of a
+        second)."""
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Any:
         import boto3
 
         return boto3.client(
