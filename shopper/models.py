@@ -27,6 +27,7 @@ from shopper.notices.models import (
 from shopper.org.models import Agency, Feature, Outlet, SubBranch
 from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos.models import Photo
+from shopper.results.models import FrozenResult, ItemResult, OutletResult
 
 __all__ = [
     "ApiToken",
@@ -34,6 +35,9 @@ __all__ = [
     "AuditRecord",
     "Finding",
     "FindingResponse",
+    "FrozenResult",
+    "ItemResult",
+    "OutletResult",
     "Notice",
     "NoticeCounter",
     "NoticeEvent",

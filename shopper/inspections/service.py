@@ -58,6 +58,7 @@ from shopper.org.models import Outlet
 from shopper.periods.models import Assignment, Period
 from shopper.photos.models import Photo
 from shopper.refusals import Refused
+from shopper.results import service as results
 
 
 def current_period(session: Session) -> Period | None:
@@ -747,6 +748,7 @@ def release(session: Session, user: User | None, inspection: Inspection) -> None
     inspection.released_at = utcnow()
     inspection.released_by_id = user.id if user else None
     session.flush()
+    results.record(session, inspection)
 
 
 MAX_REASON = 2000

@@ -52,6 +52,7 @@ from shopper.photos import service as photos
 from shopper.photos.models import Photo
 from shopper.photos.storage import Storage, photo_keys
 from shopper.refusals import Refused
+from shopper.results import service as results
 
 MAX_TEXT = 2000
 MAX_RESPONSE_PHOTOS = 6
@@ -982,6 +983,7 @@ def revise_score(
     )
     session.add(revision)
     inspections.set_score(inspection, card, {p.checklist.code: p.version.id for p in pins})
+    results.record(session, inspection)
     event(
         session,
         "revised",
