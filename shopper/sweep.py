@@ -95,12 +95,18 @@ def sweep_files(session: Session, root: Path, grace_seconds: float, *, dry_run: 
 
 
 def sweep_objects(
-    session: Session, store: Storage, grace_seconds: float, *, dry_run: bool
+    session: Session,
+    store: Storage,
+    grace_seconds: float,
+    *,
+    dry_run: bool,
+    now: float | None = None,
 ) -> Swept:
-    """The same for a remote store (S3): its listing gives each object's LastModified;
-    there are no temp files (an S3 PUT appears whole or not at all) and no folders."""
+    """The same for a remote store (S3): its listing gives each object's LastModified (by
+    the store's clock; `now` is ours, POSIX seconds); there are no temp files (an S3 PUT
+    appears whole or not at all) and no folders."""
     swept = Swept()
-    older_than = time.time() - grace_seconds
+    older_than = (time.time() if now is None else now) - grace_seconds
     for stored in store.objects():
         if stored.modified >= older_than or _referenced(session, stored.key) is not False:
             continue
