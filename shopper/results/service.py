@@ -49,6 +49,17 @@ class Settings:
             review_count=int(config.get("REVIEW_SUB_BRANCHES", 3)),
         )
 
+    @classmethod
+    def current(cls) -> Settings:
+        """From the running application's configuration, else the defaults."""
+        from flask import current_app, has_app_context
+
+        if has_app_context():
+            return cls.from_config(current_app.config)
+        from shopper.config import DEFAULT_BANDS
+
+        return cls.from_config({"SCORE_BANDS": DEFAULT_BANDS})
+
 
 # ---- stored on release and revision ---------------------------------------------------
 
@@ -557,10 +568,12 @@ def _sub_from_snapshot(subs, prev, row) -> SubBranchRow:
     )
 
 
-def freeze(session: Session, period: Period, settings: Settings) -> FrozenResult:
+def freeze(session: Session, period: Period, settings: Settings | None = None) -> FrozenResult:
     """Store the period's rankings as they stand (called when the period closes); a later
     revision changes the live results, shown beside the frozen ranking, never the ranking.
-    Freezing again (a period closed a second time) replaces the snapshot."""
+    Freezing again (a period closed a second time) replaces the snapshot. Without
+    `settings`, the application's configuration (or the defaults outside one)."""
+    settings = settings or Settings.current()
     session.flush()
     existing = session.get(FrozenResult, period.id)
     if existing is not None:
@@ -776,3 +789,109 @@ def periods_with_results(session: Session) -> list[Period]:
 
 def counts_equal(a: Iterable[ranking.ItemCount], b: Iterable[ranking.ItemCount]) -> bool:
     return ranking.merge(a) == ranking.merge(b)
+
+
+# ---- weak indicators into the next checklist version ----------------------------------
+
+MAX_RAISE = Decimal(20)
+
+
+@dataclass(frozen=True)
+class Reweighted:
+    drafts: list[Any]  # ChecklistDraft, one per checklist touched
+    raised: list[tuple[str, str]]  # (checklist, item) whose points were raised
+    missing: list[tuple[str, str]]  # chosen codes the draft no longer has
+
+
+def reweight(
+    session: Session, user: Any, chosen: Sequence[tuple[str, str]], amount: Decimal
+) -> Reweighted:
+    """Start (or continue) the draft of each chosen item's checklist and raise the chosen
+    items' points by `amount` (at most 100 each): weak indicators weigh more next version.
+
+    Raises Refused("reweight_nothing_chosen"), Refused("reweight_bad_amount") for an amount
+    that is not above 0, at most 20, with one decimal place.
+    """
+    import json
+
+    from shopper.checklists import service as checklists
+    from shopper.refusals import Refused
+
+    if not chosen:
+        raise Refused("reweight_nothing_chosen")
+    if (
+        not amount.is_finite()
+        or amount <= 0
+        or amount > MAX_RAISE
+        or amount != amount.quantize(TENTH_POINT)
+    ):
+        raise Refused("reweight_bad_amount", 400, limit=int(MAX_RAISE))
+    by_checklist: dict[str, set[str]] = {}
+    for code, item in chosen:
+        by_checklist.setdefault(code, set()).add(item)
+    drafts, raised, missing = [], [], []
+    for code in sorted(by_checklist):
+        draft = checklists.start_draft(session, user, code)
+        data = json.loads(draft.data)
+        wanted = by_checklist[code]
+        found = set()
+        for section in data.get("sections") or []:
+            for item in section.get("items") or []:
+                if isinstance(item, dict) and item.get("code") in wanted:
+                    try:
+                        points = Decimal(str(item.get("points")))
+                    except ArithmeticError:
+                        points = Decimal(0)
+                    new = min(Decimal(100), points + amount)
+                    item["points"] = int(new) if new == new.to_integral_value() else float(new)
+                    found.add(item["code"])
+        raised += [(code, i) for i in sorted(found)]
+        missing += [(code, i) for i in sorted(wanted - found)]
+        if found:
+            checklists.save_draft(session, draft, data, draft.revision)
+        drafts.append(draft)
+    session.flush()
+    return Reweighted(drafts, raised, missing)
+
+
+TENTH_POINT = Decimal("0.1")
+
+
+def ranked_counts(session: Session) -> dict[int, int]:
+    """Period id → how many outlets have a released mystery-shopper score in it."""
+    rows = session.execute(
+        select(OutletResult.period_id, func.count())
+        .where(OutletResult.mystery_count > 0)
+        .group_by(OutletResult.period_id)
+    )
+    return {pid: int(n) for pid, n in rows}
+
+
+def distributions(
+    session: Session, settings: Settings
+) -> list[tuple[str, list[tuple[Decimal, Decimal | None, int]]]]:
+    """Every period's score distribution, oldest first (for the table across periods)."""
+    by_period: dict[int, list[Decimal]] = {}
+    for f in session.scalars(select(OutletResult).where(OutletResult.mystery_count > 0)):
+        s = ranking.outlet_score(_figures_of(f), settings.bands, settings.video_weight)
+        if s.score is not None:
+            by_period.setdefault(f.period_id, []).append(s.score)
+    return [
+        (code, ranking.histogram(by_period.get(pid, []), DISTRIBUTION_EDGES))
+        for pid, code in _periods(session)
+        if pid in by_period
+    ]
+
+
+def _figures_of(f: OutletResult) -> ranking.OutletFigures:
+    return ranking.OutletFigures(
+        f.outlet_id,
+        f.sub_branch_id,
+        f.mystery_sum,
+        f.mystery_count,
+        f.mystery_red_line,
+        f.video_sum,
+        f.video_count,
+        f.video_red_line,
+        f.reinspection,
+    )
