@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from shopper import demo, migrate
 from shopper.backup import backup_command, restore_command
@@ -110,18 +111,26 @@ def verify_notice(file: Path) -> None:
 @with_appcontext
 @click.option("--period", "period_code", required=True, help="e.g. 2026Q4")
 @click.option("--workers", type=int, default=None, help="processes (default: every CPU core)")
-def issue_notices(period_code: str, workers: int | None) -> None:
-    """Issue and sign every due notice of a period (outlet and sub-branch notices)."""
-    from shopper.notices import bulk
+@click.option("--wait/--no-wait", default=True, help="with a job queue: follow the job to its end")
+def issue_notices(period_code: str, workers: int | None, wait: bool) -> None:
+    """Issue and sign every due notice of a period (outlet and sub-branch notices): a job on
+    the queue when SHOPPER_REDIS_URL is set, else here."""
+    from shopper.jobs.cli import start_and_follow
+    from shopper.jobs.tasks import ISSUE_NOTICES
+    from shopper.periods.models import Period
 
-    try:
-        made, skipped, failed = bulk.issue_period(
-            db.session, current_app, period_code, workers=workers
-        )
-    except LookupError as exc:
-        click.echo(str(exc), err=True)
+    if db.session.scalar(select(Period.id).where(Period.code == period_code)) is None:
+        click.echo(f"no period {period_code}", err=True)
         sys.exit(2)
-    db.session.commit()
+    db.session.rollback()  # the job has its own session
+    info = start_and_follow(ISSUE_NOTICES, wait=wait, period=period_code, workers=workers)
+    if not info.done:
+        click.echo(f"job {info.id}: /office/jobs/{info.id}")
+        return
+    if info.result is None:
+        click.echo(f"failed: {info.error}", err=True)
+        sys.exit(1)
+    made, skipped, failed = info.result["made"], info.result["skipped"], info.result["failed"]
     click.echo(f"{made} issued, {skipped} skipped (issued before), {len(failed)} failed")
     for what, reason in failed:
         click.echo(f"  failed: {what}: {reason}", err=True)

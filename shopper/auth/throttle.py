@@ -4,6 +4,7 @@ password, or until head office lifts the account's lock.
 
 Counts live in Flask-Limiter's storage (RATELIMIT_STORAGE_URI): memory:// counts in each
 server process; a shared store (redis://…) makes every process count, and lift, together.
+With SHOPPER_REDIS_URL set and no other store named, the counts live in that Redis.
 """
 
 from __future__ import annotations
@@ -91,4 +92,7 @@ def retry_after() -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        # several hosts: every one counts, and a lift lifts, in the same Redis
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
