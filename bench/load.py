@@ -27,6 +27,10 @@ The phones use the standard library's http.client: on this 2-core machine reques
 2.2 ms of CPU per request and http.client 0.4 ms, and the client shares the server's cores.
 The last line sums it up for this tree:
   load <db> N=<n>: autosave p99 <ms> ms, <r> autosaves/s (hello <r>), lost 0, dup 0, 5xx 0
+
+With --url http://host:port and --database-url, no server is started: the phones go to that
+URL (e.g. nginx in front of several app hosts, bench/cluster.sh) and the people are made in,
+and checked against, that database (CPU/req is then 0: the servers are not ours to measure).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 INSPECTION = re.compile(r"/inspect/(\d+)")
 TARGET_P99_MS, TARGET_RATIO = 50, 2.5
 RETRIES = 6
+HOST = "127.0.0.1"  # where the phones connect (--url changes it)
 
 
 # ---------------------------------------------------------------- inside the tree under test
@@ -89,7 +94,11 @@ def prepare(tree: Path, url: str, storage: str, n: int) -> None:
         ensure_defaults(s)
         load_directory(s, tree / "checklists")
         period = Period(
-            code="2026Q4", starts_on=date(2026, 10, 1), ends_on=date(2026, 12, 31), is_current=True
+            code="2026Q4",
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 12, 31),
+            is_current=True,
+            state="open",  # inspectors start inspections only in an open period
         )
         agency, sub_branch = Agency(name="Load agency"), SubBranch(code="LSB", name="Load")
         s.add_all([period, agency, sub_branch])
@@ -222,7 +231,7 @@ class Phone:
         for attempt in range(RETRIES):
             try:
                 if self.connection is None:
-                    self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                    self.connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
                 all_headers = {"Cookie": self.cookie} if self.cookie else {}
                 all_headers.update(headers or {})
                 self.connection.request(method, path, body=body, headers=all_headers)
@@ -497,8 +506,11 @@ class CpuMeter:
 class Database:
     """A fresh database for one run: a SQLite file, or a new PostgreSQL database."""
 
-    def __init__(self, kind: str, folder: Path, pg_url: str, tag: str):
+    def __init__(self, kind: str, folder: Path, pg_url: str, tag: str, given: str | None = None):
         self.kind, self.pg_url = kind, pg_url
+        if given:  # --database-url: someone else's, made and dropped by them
+            self.kind, self.url = "given", given
+            return
         if kind == "sqlite":
             self.url = f"sqlite:///{folder / 'load.sqlite3'}"
             return
@@ -556,7 +568,9 @@ class Run:
 
 def run(tree: Path, label: str, options: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix="shopper-load-") as folder:
-        database = Database(options.db, Path(folder), options.pg_url, label.split()[0])
+        database = Database(
+            options.db, Path(folder), options.pg_url, label.split()[0], options.database_url
+        )
         storage = str(Path(folder) / "storage")
         try:
             made = child(tree, "prepare", database.url, storage, options.inspectors)
@@ -566,6 +580,8 @@ def run(tree: Path, label: str, options: argparse.Namespace) -> Run:
 
 
 def _serve_and_drive(tree, label, options, database, storage, made, folder) -> Run:
+    if options.url:
+        return _drive(tree, label, options, database, storage, made, None, None)
     port = free_port()
     env = {
         **os.environ,
@@ -583,11 +599,26 @@ def _serve_and_drive(tree, label, options, database, storage, made, folder) -> R
         command += ["--worker-class", options.worker_class]
     log = open(Path(folder) / "gunicorn.log", "w")  # noqa: SIM115 (open while it serves)
     server = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=log)
-    stats = Stats()
     try:
         _wait_until_up(port, server, Path(folder) / "gunicorn.log")
+    except BaseException:
+        server.kill()
+        raise
+    return _drive(tree, label, options, database, storage, made, server, log, port)
+
+
+def _drive(tree, label, options, database, storage, made, server, log, port=0) -> Run:
+    """The phones against `server` (ours, stopped at the end) or --url (None)."""
+    global HOST
+    if server is None:
+        HOST, port = (
+            urllib.parse.urlsplit(options.url).hostname,
+            urllib.parse.urlsplit(options.url).port,
+        )
+    stats = Stats()
+    try:
         phones = [Phone(port, stats) for _ in made["phones"]]
-        meter = CpuMeter(server.pid)
+        meter = CpuMeter(server.pid if server else 0)
         together = threading.Barrier(len(phones), action=meter.start)  # all signed in
         deadline = time.monotonic() + options.max_seconds
         threads = [
@@ -612,12 +643,13 @@ def _serve_and_drive(tree, label, options, database, storage, made, folder) -> R
             phone.close()
         hello_rate = hello(port, len(phones), options.hello_seconds)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log.close()
     held = child(tree, "check", database.url, storage)
     return _figures(label, stats, held, hello_rate, cpu_used, requests_made)
 
@@ -820,6 +852,8 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, help="gunicorn workers (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, help="threads per worker (SHOPPER_THREADS)")
     parser.add_argument("--worker-class", help="e.g. sync (default: gunicorn.conf.py's)")
+    parser.add_argument("--url", help="drive this server (http://host:port) instead of our own")
+    parser.add_argument("--database-url", help="the database --url's server uses")
     parser.add_argument(
         "--pg-url",
         default="postgresql://shopper_ci:shopper_ci@127.0.0.1/postgres",
