@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shopper.notices import service
 from shopper.notices.pki import trust_roots
 from shopper.notices.verify import verify_notice
+from shopper.results import report
 
 
 def check(session: Session, config: Mapping[str, Any], data: bytes) -> dict[str, Any]:
@@ -24,11 +25,16 @@ def check(session: Session, config: Mapping[str, Any], data: bytes) -> dict[str,
     settings.ready()
     roots = trust_roots(*settings.signer_args) or trust_roots(config["PKI_DIR"])
     verdict = verify_notice(
-        data, root_pem=roots, lookup=lambda sha: service.find_by_sha(session, sha)
+        data,
+        root_pem=roots,
+        # a notice, else a period report (shopper.results.report: same PKI, no row of its own)
+        lookup=lambda sha: service.find_by_sha(session, sha) or report.find_by_sha(session, sha),
     )
     result: dict[str, Any] = {"status": verdict.status, "sha256": verdict.sha256}
     notice = verdict.record
-    if verdict.genuine and notice is not None:
+    if verdict.genuine and isinstance(notice, report.IssuedReport):
+        result.update(report.verified(notice, config), signer=verdict.signer)
+    elif verdict.genuine and notice is not None:
         newer = service.successor(session, notice)
         zone = notice.outlet.timezone if notice.outlet else "Asia/Shanghai"
         result.update(
