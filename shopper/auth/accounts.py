@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shopper.auth.models import INSPECTING, LoginSession, Role, User
+from shopper.db import utcnow
 from shopper.org.models import Agency, Outlet, SubBranch
 from shopper.org.service import Collector, FieldError, Invalid, Problem, clean_name
 from shopper.periods.models import Assignment
@@ -278,7 +279,10 @@ def accounts(session: Session) -> list[User]:
 
 
 def session_counts(session: Session) -> dict[int, int]:
+    """Live login sessions per account (expired ones no longer sign anyone in)."""
     rows = session.execute(
-        select(LoginSession.user_id, func.count()).group_by(LoginSession.user_id)
+        select(LoginSession.user_id, func.count())
+        .where(LoginSession.expires_at > utcnow())
+        .group_by(LoginSession.user_id)
     )
     return {key: count for key, count in rows}
