@@ -136,7 +136,8 @@ def storage_group() -> None:
 def copy_command(source: str, target: str) -> None:
     """Copy every stored file from one store to the other (local: STORAGE_DIR; s3: the
     SHOPPER_S3_* bucket), checking each one's SHA-256; what the target already holds intact
-    is skipped, so it is safe to run again. Then set SHOPPER_S3_BUCKET (or unset it)."""
+    is skipped, so it is safe to run again (run it once more after the app has been
+    switched over, for files written meanwhile). Nothing is deleted from the source."""
     if source == target:
         raise click.UsageError("--from and --to name the same store.")
     config = dict(current_app.config)

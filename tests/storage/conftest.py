@@ -48,7 +48,7 @@ class Bucket:
         self.client = server.client()  # shared: made once per server
         self.name = name
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def names(self, prefix: str = "") -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.name, Prefix=prefix
         )
@@ -61,4 +61,4 @@ class Bucket:
         self.client.put_object(Bucket=self.name, Key=key, Body=data)
 
     def contents(self) -> dict[str, bytes]:
-        return {key: self.get(key) for key in self.keys()}
+        return {key: self.get(key) for key in self.names()}

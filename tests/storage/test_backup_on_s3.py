@@ -152,7 +152,7 @@ def test_a_restore_refuses_a_bucket_holding_other_objects(archive, fresh, s3_ser
 
 def test_an_archive_goes_to_a_bucket_and_is_restored_from_it(
     app,
-    objects,
+    objects,  # noqa: F811
     fresh,
     s3_server,
     s3_bucket,  # noqa: F811

@@ -60,7 +60,7 @@ def test_delete_removes_the_object(store, bucket):
     store.put(KEY, b"x")
     store.delete(KEY)
     assert not store.exists(KEY)
-    assert bucket.keys() == []
+    assert bucket.names() == []
 
 
 def test_open_streams_in_chunks_never_the_whole_object(store):
