@@ -27,7 +27,7 @@ from shopper.notices.models import (
 from shopper.org.models import Agency, Feature, Outlet, SubBranch
 from shopper.periods.models import Assignment, Period, PeriodChecklist
 from shopper.photos.models import Photo
-from shopper.results.models import FrozenResult, ItemResult, OutletResult
+from shopper.results.models import FrozenOutlet, FrozenResult, ItemResult, OutletResult
 
 __all__ = [
     "ApiToken",
@@ -35,6 +35,7 @@ __all__ = [
     "AuditRecord",
     "Finding",
     "FindingResponse",
+    "FrozenOutlet",
     "FrozenResult",
     "ItemResult",
     "OutletResult",

@@ -39,6 +39,7 @@ from shopper.notices import service as notices
 from shopper.org.models import Outlet, SubBranch
 from shopper.periods.models import Assignment, AssignmentKind, Period, PeriodState
 from shopper.photos.storage import Storage
+from shopper.results import charts
 from shopper.results import service as results
 
 OBJECT_TYPE = "period_report"
@@ -258,21 +259,19 @@ def _number(value: Decimal | None) -> Decimal | None:
 
 
 def _charts(session, period, ranked, weak, settings) -> list[dict[str, Any]]:
-    """h3's SVG charts as data: URIs (each with a text alternative), where they exist."""
-    try:
-        from shopper.results import charts
-    except ImportError:
-        return []
+    """The results' SVG charts (shopper.results.charts) as data: URIs, each with its
+    text alternative: the renderer fetches nothing else."""
     out = []
-
-    def add(section: str, title: str, svg: str, alt: str) -> None:
-        uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode()
-        out.append({"section": section, "title": title, "uri": uri, "alt": alt})
-
-    maker = getattr(charts, "report_charts", None)
-    if maker is not None:
-        for chart in maker(session, period, ranked, weak, settings):
-            add(chart["section"], chart["title"], chart["svg"], chart.get("alt", ""))
+    for chart in charts.report_charts(session, period, ranked, weak, settings):
+        svg = base64.b64encode(chart["svg"].encode("utf-8")).decode("ascii")
+        out.append(
+            {
+                "section": chart["section"],
+                "title": chart["title"],
+                "uri": "data:image/svg+xml;base64," + svg,
+                "alt": chart.get("alt", ""),
+            }
+        )
     return out
 
 
@@ -349,7 +348,9 @@ def build_context(
             ],
             "reinspection_below": _fmt(_thresholds(period, config)["reinspection_below"]),
             "reinspections": _reinspections(session, period, ranked, names, result_settings),
-            "charts": _charts(session, period, ranked, weak, result_settings),
+            "charts": _charts(
+                session, period, ranked, [w for w in weak if w.failed], result_settings
+            ),
         }
     return context
 

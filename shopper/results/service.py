@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from shopper.checklists.models import ChecklistVersion
 from shopper.core import ranking, scoring
@@ -25,7 +25,7 @@ from shopper.inspections.models import Answer, Inspection, Status
 from shopper.notices.models import Finding, FindingStatus
 from shopper.org.models import Outlet, SubBranch
 from shopper.periods.models import Assignment, Period
-from shopper.results.models import FrozenResult, ItemResult, OutletResult
+from shopper.results.models import FrozenOutlet, FrozenResult, ItemResult, OutletResult
 
 KINDS = ("mystery", "video")
 
@@ -64,35 +64,57 @@ class Settings:
 # ---- stored on release and revision ---------------------------------------------------
 
 
-def record(session: Session, inspection: Inspection) -> None:
+def record(session: Session, inspection: Inspection, settings: Settings | None = None) -> None:
     """Bring the stored results of the inspection's outlet and sub-branch in its period up to
     date. Idempotent: it recomputes them from the released inspections (with their latest
     revised scores and withdrawn findings), so calling it twice, or for an inspection that
     is not released, is harmless. Serialised per sub-branch by locking its row."""
+    settings = settings or Settings.current()
     session.flush()
     outlet = session.get(Outlet, inspection.outlet_id)
     assert outlet is not None
     session.execute(
         select(SubBranch.id).where(SubBranch.id == outlet.sub_branch_id).with_for_update()
     )
-    _record_outlet(session, inspection.period_id, outlet)
+    _record_outlet(session, inspection.period_id, outlet, settings)
     _record_items(session, inspection.period_id, outlet.sub_branch_id)
     session.flush()
 
 
-def _record_outlet(session: Session, period_id: int, outlet: Outlet) -> None:
-    rows = session.execute(
+def outlet_inspections_statement(period_id: int, outlet_id: int):
+    """The outlet's released, scored inspections of the period, with their kind."""
+    return (
         select(
             Assignment.kind, Inspection.score, Inspection.red_line_failed, Assignment.reinspection
         )
         .join(Assignment, Assignment.id == Inspection.assignment_id)
         .where(
             Inspection.period_id == period_id,
-            Inspection.outlet_id == outlet.id,
+            Inspection.outlet_id == outlet_id,
             Inspection.status == Status.RELEASED,
             Inspection.score.is_not(None),
         )
-    ).all()
+    )
+
+
+def _ranking_columns(figures: ranking.OutletFigures, settings: Settings) -> dict[str, Any]:
+    """The stored ranking score, band, band order and counted red line of an outlet."""
+    scored = ranking.outlet_score(figures, settings.bands, settings.video_weight)
+    order = {b.code: n for n, b in enumerate(settings.bands)}
+    return {
+        "score": scored.score,
+        "band": scored.band,
+        "band_order": None if scored.band is None else order[scored.band],
+        "red_line": scored.score is not None
+        and (
+            figures.mystery_red_line
+            or (settings.video_weight > 0 and figures.video_count > 0 and figures.video_red_line)
+        ),
+    }
+
+
+def _record_outlet(session: Session, period_id: int, outlet: Outlet, settings: Settings) -> None:
+    rows = session.execute(outlet_inspections_statement(period_id, outlet.id)).all()
     session.execute(
         delete(OutletResult).where(
             OutletResult.period_id == period_id, OutletResult.outlet_id == outlet.id
@@ -102,18 +124,30 @@ def _record_outlet(session: Session, period_id: int, outlet: Outlet) -> None:
         return
     mystery = [r for r in rows if r.kind != "video"]
     video = [r for r in rows if r.kind == "video"]
+    figures = ranking.OutletFigures(
+        outlet.id,
+        outlet.sub_branch_id,
+        sum((r.score for r in mystery), Decimal(0)),
+        len(mystery),
+        any(r.red_line_failed for r in mystery),
+        sum((r.score for r in video), Decimal(0)),
+        len(video),
+        any(r.red_line_failed for r in video),
+        any(r.reinspection for r in mystery),
+    )
     session.add(
         OutletResult(
             period_id=period_id,
             outlet_id=outlet.id,
             sub_branch_id=outlet.sub_branch_id,
-            mystery_sum=sum((r.score for r in mystery), Decimal(0)),
-            mystery_count=len(mystery),
-            mystery_red_line=any(r.red_line_failed for r in mystery),
-            video_sum=sum((r.score for r in video), Decimal(0)),
-            video_count=len(video),
-            video_red_line=any(r.red_line_failed for r in video),
-            reinspection=any(r.reinspection for r in mystery),
+            mystery_sum=figures.mystery_sum,
+            mystery_count=figures.mystery_count,
+            mystery_red_line=figures.mystery_red_line,
+            video_sum=figures.video_sum,
+            video_count=figures.video_count,
+            video_red_line=figures.video_red_line,
+            reinspection=figures.reinspection,
+            **_ranking_columns(figures, settings),
         )
     )
 
@@ -185,26 +219,6 @@ def _record_items(session: Session, period_id: int, sub_branch_id: int | None) -
     )
 
 
-def rebuild(session: Session, period_id: int | None = None) -> int:
-    """Recompute every stored result (of one period, or all): for existing data, after an
-    outlet moved to another sub-branch, or to check nothing drifted. Returns the number of
-    outlet rows stored. Frozen snapshots are left alone."""
-    periods = [period_id] if period_id else list(session.scalars(select(Period.id)))
-    stored = 0
-    for pid in periods:
-        session.execute(delete(OutletResult).where(OutletResult.period_id == pid))
-        session.execute(insert(OutletResult).from_select(OUTLET_COLUMNS, outlet_sums_query(pid)))
-        _record_items(session, pid, None)
-        stored += (
-            session.scalar(
-                select(func.count()).select_from(OutletResult).where(OutletResult.period_id == pid)
-            )
-            or 0
-        )
-    session.flush()
-    return stored
-
-
 OUTLET_COLUMNS = (
     "period_id",
     "outlet_id",
@@ -216,12 +230,13 @@ OUTLET_COLUMNS = (
     "video_count",
     "video_red_line",
     "reinspection",
+    "red_line",
     "updated_at",
 )
 
 
 def outlet_sums_query(period_id: int):
-    """What `_record_outlet` stores, for every outlet of a period in one statement."""
+    """The sums `_record_outlet` stores, for every outlet of a period in one statement."""
     video = Assignment.kind == "video"
 
     def total(when, value):
@@ -242,6 +257,7 @@ def outlet_sums_query(period_id: int):
             func.sum(case((video, 1), else_=0)),
             flag(and_(video, Inspection.red_line_failed.is_(True))),
             flag(and_(~video, Assignment.reinspection.is_(True))),
+            literal(False),
             func.current_timestamp(),
         )
         .join(Outlet, Outlet.id == Inspection.outlet_id)
@@ -253,6 +269,49 @@ def outlet_sums_query(period_id: int):
         )
         .group_by(Inspection.period_id, Inspection.outlet_id, Outlet.sub_branch_id)
     )
+
+
+def rebuild(
+    session: Session, period_id: int | None = None, settings: Settings | None = None
+) -> int:
+    """Recompute every stored result (of one period, or all) from the inspections: for
+    existing data, after the bands or the video weight changed, after an outlet moved to
+    another sub-branch, or to check nothing drifted. Returns the number of outlet rows.
+    Frozen rankings are left alone."""
+    settings = settings or Settings.current()
+    periods = [period_id] if period_id else list(session.scalars(select(Period.id)))
+    stored = 0
+    for pid in periods:
+        session.execute(delete(OutletResult).where(OutletResult.period_id == pid))
+        session.execute(insert(OutletResult).from_select(OUTLET_COLUMNS, outlet_sums_query(pid)))
+        updates = [
+            {"period_id": pid, "outlet_id": f.outlet_id, **_ranking_columns(f, settings)}
+            for f in figures(session, pid)
+        ]
+        if updates:
+            session.execute(update(OutletResult), updates)
+        _record_items(session, pid, None)
+        stored += len(updates)
+    session.flush()
+    return stored
+
+
+def figures(session: Session, period_id: int) -> list[ranking.OutletFigures]:
+    """The stored sums of every outlet of the period."""
+    rows = session.execute(
+        select(
+            OutletResult.outlet_id,
+            OutletResult.sub_branch_id,
+            OutletResult.mystery_sum,
+            OutletResult.mystery_count,
+            OutletResult.mystery_red_line,
+            OutletResult.video_sum,
+            OutletResult.video_count,
+            OutletResult.video_red_line,
+            OutletResult.reinspection,
+        ).where(OutletResult.period_id == period_id)
+    )
+    return [ranking.OutletFigures(*row) for row in rows]
 
 
 # ---- rankings -------------------------------------------------------------------------
@@ -272,7 +331,7 @@ class OutletRow:
     reinspection: bool
     mystery_count: int
     video_count: int
-    previous: Decimal | None  # the outlet's ranking score last period
+    previous: Decimal | None  # the outlet's latest ranking score last period
     change: Decimal | None
 
 
@@ -305,6 +364,9 @@ class Revised:
 
 @dataclass
 class Rankings:
+    """A period's rankings. From `rankings` every ranked outlet is in `outlets`; from
+    `rankings_page` only the page asked for (`outlet_total` counts them all)."""
+
     period_id: int
     period_code: str
     state: str
@@ -314,6 +376,12 @@ class Rankings:
     outlets: list[OutletRow]
     sub_branches: list[SubBranchRow]
     bands: tuple[scoring.Band, ...]
+    recognitions: list[OutletRow]
+    deductions: dict[str, list[OutletRow]]  # failing band → its outlets (see deduction_total)
+    reinspections: list[OutletRow]
+    outlet_total: int = 0
+    deduction_total: dict[str, int] = field(default_factory=dict)
+    reinspection_total: int = 0
     unranked_outlets: int = 0  # outlets with figures but no released mystery visit
     revised_after_close: list[Revised] = field(default_factory=list)
     recognition_top: int = 5
@@ -326,18 +394,6 @@ class Rankings:
     def bottom(self) -> list[SubBranchRow]:
         return [s for s in self.sub_branches if s.review]
 
-    @property
-    def recognitions(self) -> list[OutletRow]:
-        return ranking.recognitions(self.outlets, self.bands, self.recognition_top)  # type: ignore[arg-type]
-
-    @property
-    def deductions(self) -> dict[str, list[OutletRow]]:
-        return ranking.deductions(self.outlets, self.bands)  # type: ignore[arg-type]
-
-    @property
-    def reinspections(self) -> list[OutletRow]:
-        return [o for o in self.outlets if o.reinspection]
-
 
 def previous_period(session: Session, period: Period) -> Period | None:
     return session.scalar(
@@ -348,185 +404,323 @@ def previous_period(session: Session, period: Period) -> Period | None:
     )
 
 
-def figures(session: Session, period_id: int) -> list[ranking.OutletFigures]:
-    rows = session.execute(
+def _ranked(period_id: int, frozen: bool, previous_id: int | None):
+    """Every ranked outlet of the period with its rank and last period's score, as a
+    subquery: live ranks come from RANK() over the stored band order and score, frozen ones
+    from the snapshot."""
+    prev = aliased(OutletResult)
+    if frozen:
+        src = FrozenOutlet
+        rank = FrozenOutlet.rank
+        where = [FrozenOutlet.period_id == period_id]
+        counts = (FrozenOutlet.mystery_count, FrozenOutlet.video_count)
+    else:
+        src = OutletResult  # type: ignore[assignment]
+        rank = func.rank().over(order_by=(OutletResult.band_order, OutletResult.score.desc()))
+        where = [OutletResult.period_id == period_id, OutletResult.score.is_not(None)]
+        counts = (OutletResult.mystery_count, OutletResult.video_count)
+    query = (
         select(
-            OutletResult.outlet_id,
-            OutletResult.sub_branch_id,
-            OutletResult.mystery_sum,
-            OutletResult.mystery_count,
-            OutletResult.mystery_red_line,
-            OutletResult.video_sum,
-            OutletResult.video_count,
-            OutletResult.video_red_line,
-            OutletResult.reinspection,
-        ).where(OutletResult.period_id == period_id)
+            src.outlet_id,
+            Outlet.code,
+            Outlet.name,
+            src.sub_branch_id,
+            SubBranch.code.label("sub_branch_code"),
+            rank.label("rank"),
+            src.score,
+            src.band,
+            src.band_order,
+            src.red_line,
+            src.reinspection,
+            counts[0].label("mystery_count"),
+            counts[1].label("video_count"),
+            prev.score.label("previous"),
+        )
+        .join(Outlet, Outlet.id == src.outlet_id)
+        .join(SubBranch, SubBranch.id == src.sub_branch_id)
+        .outerjoin(
+            prev,
+            and_(prev.period_id == (previous_id or -1), prev.outlet_id == src.outlet_id),
+        )
+        .where(*where)
     )
-    return [ranking.OutletFigures(*row) for row in rows]
+    return query.subquery("ranked")
 
 
-@dataclass(frozen=True)
-class _Live:
-    """A period's ranking computed from its stored figures."""
-
-    outlets: list[tuple[ranking.Ranked[int], ranking.OutletFigures]]
-    sub_branches: list[ranking.SubBranchScore]
-    sub_ranks: dict[int, int]
-    unranked: int
-
-
-def _live(session: Session, period_id: int, settings: Settings, sub_branch_ids) -> _Live:
-    rows = figures(session, period_id)
-    by_outlet = {f.outlet_id: f for f in rows}
-    scored = [ranking.outlet_score(f, settings.bands, settings.video_weight) for f in rows]
-    ranked = ranking.rank(scored, settings.bands)
-    subs = ranking.sub_branch_scores(rows, settings.bands, settings.video_weight, sub_branch_ids)
-    sub_ranked = ranking.rank(
-        (ranking.Scored(s.sub_branch_id, s.score, s.band) for s in subs), settings.bands
-    )
-    return _Live(
-        [(r, by_outlet[r.key]) for r in ranked],
-        subs,
-        {r.key: r.rank for r in sub_ranked},
-        sum(1 for s in scored if s.score is None),
+def _row(r) -> OutletRow:
+    score = _dec(r.score)
+    previous = None if r.previous is None else _dec(r.previous)
+    return OutletRow(
+        r.outlet_id,
+        r.code,
+        r.name,
+        r.sub_branch_id,
+        r.sub_branch_code,
+        r.rank,
+        score,
+        r.band,
+        bool(r.red_line),
+        bool(r.reinspection),
+        r.mystery_count,
+        r.video_count,
+        previous,
+        ranking.change(previous, score),
     )
 
 
-def _frozen_scores(snapshot: FrozenResult) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-    outlets = {row[0]: Decimal(row[3]) for row in snapshot.outlets}
-    subs = {row[0]: Decimal(row[2]) for row in snapshot.sub_branches if row[2] is not None}
-    return outlets, subs
+def _dec(value: Any, places: Decimal = ranking.TENTH) -> Decimal:
+    # SQLite hands sums of decimals back as floats
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(places)
+    return Decimal(value).quantize(places)
 
 
-def _scores_of(
-    session: Session, period: Period | None, settings: Settings
-) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
-    """Outlet and sub-branch ranking scores of a period: frozen if it was, else live."""
-    if period is None:
-        return {}, {}
-    snapshot = session.get(FrozenResult, period.id)
-    if snapshot is not None:
-        return _frozen_scores(snapshot)
-    rows = figures(session, period.id)
-    outlets = {}
-    for f in rows:
-        s = ranking.outlet_score(f, settings.bands, settings.video_weight)
-        if s.score is not None:
-            outlets[f.outlet_id] = s.score
-    subs = {
-        s.sub_branch_id: s.score
-        for s in ranking.sub_branch_scores(rows, settings.bands, settings.video_weight)
-        if s.score is not None
-    }
-    return outlets, subs
+SORTS = ("rank", "code", "name", "sub_branch", "score", "previous", "change")
 
 
 def rankings(session: Session, period: Period, settings: Settings) -> Rankings:
-    """The period's rankings: outlets and sub-branches best first (competition ranks), with
-    the bottom sub-branches marked, previous period's scores and the change. A frozen (closed)
-    period reads its snapshot and lists the outlets revised since beside it."""
-    outlets = {
-        o.id: o
-        for o in session.execute(select(Outlet.id, Outlet.code, Outlet.name, Outlet.sub_branch_id))
-    }
-    subs = {s.id: s for s in session.execute(select(SubBranch.id, SubBranch.code, SubBranch.name))}
-    before = previous_period(session, period)
-    prev_outlets, prev_subs = _scores_of(session, before, settings)
+    """The period's rankings, every ranked outlet best first (competition ranks: band first,
+    then score), sub-branches with the bottom three marked, recognitions, deductions and
+    re-inspections, last period's scores and the change. A frozen (closed) period reads its
+    snapshot and lists the outlets revised since beside it."""
+    return rankings_page(session, period, settings, per_page=None)
+
+
+def rankings_page(
+    session: Session,
+    period: Period,
+    settings: Settings,
+    *,
+    page: int = 1,
+    per_page: int | None = 200,
+    sort: str = "rank",
+    descending: bool = False,
+    sub_branch_id: int | None = None,
+    band: str | None = None,
+    query: str = "",
+    listed: int = 40,
+    reinspections_listed: int = 200,
+) -> Rankings:
+    """`rankings` with the outlet ranking filtered (sub-branch, band, code or name), sorted
+    (one of SORTS) and cut to one page; the deduction and re-inspection lists to their
+    first `listed` and the re-inspections (worst change first) to `reinspections_listed`
+    (their totals counted). per_page None: everything, each list in rank order."""
     snapshot = session.get(FrozenResult, period.id)
+    before = previous_period(session, period)
+    ranked = _ranked(period.id, snapshot is not None, before.id if before else None)
+    subs = {s.id: s for s in session.execute(select(SubBranch.id, SubBranch.code, SubBranch.name))}
+    whole = per_page is None
+
+    def rows(*where, order=None, limit=None, offset=0):
+        q = select(ranked).where(*where).order_by(*(order or (ranked.c.rank, ranked.c.code)))
+        if limit is not None:
+            q = q.limit(limit).offset(offset)
+        return [_row(r) for r in session.execute(q)]
+
+    def count(*where) -> int:
+        return session.scalar(select(func.count()).select_from(ranked).where(*where)) or 0
+
+    filters = []
+    if sub_branch_id is not None:
+        filters.append(ranked.c.sub_branch_id == sub_branch_id)
+    if band:
+        filters.append(ranked.c.band == band)
+    if query:
+        like = f"%{query.replace('%', '').replace('_', '')}%"
+        filters.append(or_(ranked.c.code.ilike(like), ranked.c.name.ilike(like)))
+    columns = {
+        "rank": (ranked.c.rank,),
+        "code": (ranked.c.code,),
+        "name": (ranked.c.name,),
+        "sub_branch": (ranked.c.sub_branch_code, ranked.c.rank),
+        "score": (ranked.c.score,),
+        "previous": (ranked.c.previous,),
+        "change": ((ranked.c.score - ranked.c.previous),),
+    }
+    key = columns.get(sort, columns["rank"])
+    order = [
+        (c.desc() if descending else c.asc()).nulls_last()
+        if sort in ("previous", "change")
+        else (c.desc() if descending else c)
+        for c in key
+    ] + [ranked.c.rank, ranked.c.code]
+    if whole:
+        outlets = rows(*filters, order=order)
+        total = len(outlets)
+    else:
+        size = max(1, per_page or 200)
+        outlets = rows(*filters, order=order, limit=size, offset=(max(page, 1) - 1) * size)
+        total = count(*filters)
+
+    top_band = settings.bands[0].code if settings.bands else None
+    recognitions = rows(ranked.c.rank <= settings.recognition_top, ranked.c.band == top_band)
+    failing = [b.code for b in settings.bands if not b.passing]
+    deductions, deduction_total = {}, {}
+    for code in failing:
+        if whole:
+            deductions[code] = rows(ranked.c.band == code)
+            deduction_total[code] = len(deductions[code])
+        else:
+            deductions[code] = rows(ranked.c.band == code, limit=listed)
+            deduction_total[code] = count(ranked.c.band == code)
+    change = ranked.c.score - ranked.c.previous
+    if whole:
+        reinspections = rows(ranked.c.reinspection.is_(True))
+        reinspection_total = len(reinspections)
+    else:
+        reinspections = rows(
+            ranked.c.reinspection.is_(True),
+            order=(change.asc().nulls_last(), ranked.c.rank, ranked.c.code),
+            limit=reinspections_listed,
+        )
+        reinspection_total = count(ranked.c.reinspection.is_(True))
+
+    prev_subs = _sub_scores(session, before, settings) if before else {}
     if snapshot is not None:
-        out_rows = [_row(outlets, subs, prev_outlets, *r) for r in snapshot.outlets]
         sub_rows = [_sub_from_snapshot(subs, prev_subs, r) for r in snapshot.sub_branches]
         weight = Decimal(snapshot.video_weight)
-        live = _live(session, period.id, settings, ())
-        live_scores = {r.key: r for r, _f in live.outlets}
-        frozen_scores = {o.outlet_id: o.score for o in out_rows}
-        revised = []
-        for oid in sorted(set(live_scores) | set(frozen_scores)):
-            now = live_scores.get(oid)
-            then = frozen_scores.get(oid)
-            if (now.score if now else None) != then and oid in outlets:
-                revised.append(
-                    Revised(
-                        oid,
-                        outlets[oid].code,
-                        outlets[oid].name,
-                        then,
-                        now.score if now else None,
-                        now.band if now else None,
-                    )
-                )
+        revised = _revised(session, period.id)
         unranked = 0
     else:
-        live = _live(session, period.id, settings, subs.keys())
-        out_rows = [
-            _row(
-                outlets,
-                subs,
-                prev_outlets,
-                r.key,
-                f.sub_branch_id,
-                r.rank,
-                r.score,
-                r.band,
-                f.mystery_red_line or (settings.video_weight > 0 and f.video_red_line),
-                f.reinspection,
-                f.mystery_count,
-                f.video_count,
-            )
-            for r, f in live.outlets
-        ]
-        sub_rows = _sub_rows(subs, prev_subs, live, settings)
+        sub_rows = _sub_rows(subs, prev_subs, _live_subs(session, period.id, settings), settings)
         weight = settings.video_weight
         revised = []
-        unranked = live.unranked
-    result = Rankings(
+        unranked = (
+            session.scalar(
+                select(func.count())
+                .select_from(OutletResult)
+                .where(OutletResult.period_id == period.id, OutletResult.score.is_(None))
+            )
+            or 0
+        )
+    return Rankings(
         period_id=period.id,
         period_code=period.code,
         state=period.state,
         frozen_at=snapshot.frozen_at if snapshot else None,
         video_weight=weight,
         previous_code=before.code if before else None,
-        outlets=out_rows,
+        outlets=outlets,
         sub_branches=sub_rows,
         bands=settings.bands,
+        recognitions=recognitions,
+        deductions=deductions,
+        reinspections=reinspections,
+        outlet_total=total,
+        deduction_total=deduction_total,
+        reinspection_total=reinspection_total,
         unranked_outlets=unranked,
         revised_after_close=revised,
         recognition_top=settings.recognition_top,
     )
-    return result
 
 
-def _row(outlets, subs, prev, outlet_id, sub_branch_id, rank, score, band, red, re, m, v):
-    o = outlets.get(outlet_id)
-    score = Decimal(score)
-    previous = prev.get(outlet_id)
-    return OutletRow(
-        outlet_id,
-        o.code if o else str(outlet_id),
-        o.name if o else "",
-        sub_branch_id,
-        subs[sub_branch_id].code if sub_branch_id in subs else "",
-        rank,
-        score,
-        band,
-        bool(red),
-        bool(re),
-        m,
-        v,
-        previous,
-        ranking.change(previous, score),
-    )
-
-
-def _sub_rows(subs, prev, live: _Live, settings: Settings) -> list[SubBranchRow]:
-    ranked = [
-        ranking.Ranked(s.sub_branch_id, live.sub_ranks[s.sub_branch_id], s.score, s.band)
-        for s in live.sub_branches
-        if s.sub_branch_id in live.sub_ranks and s.score is not None and s.band is not None
+def _revised(session: Session, period_id: int) -> list[Revised]:
+    """Outlets whose live score now differs from the frozen one (or that entered or left)."""
+    live = aliased(OutletResult)
+    rows = session.execute(
+        select(Outlet.id, Outlet.code, Outlet.name, FrozenOutlet.score, live.score, live.band)
+        .select_from(FrozenOutlet)
+        .join(Outlet, Outlet.id == FrozenOutlet.outlet_id)
+        .outerjoin(
+            live, and_(live.period_id == period_id, live.outlet_id == FrozenOutlet.outlet_id)
+        )
+        .where(
+            FrozenOutlet.period_id == period_id,
+            or_(live.score.is_(None), live.score != FrozenOutlet.score),
+        )
+        .order_by(Outlet.code)
+    ).all()
+    entered = session.execute(
+        select(
+            Outlet.id,
+            Outlet.code,
+            Outlet.name,
+            literal(None),
+            OutletResult.score,
+            OutletResult.band,
+        )
+        .join(Outlet, Outlet.id == OutletResult.outlet_id)
+        .where(
+            OutletResult.period_id == period_id,
+            OutletResult.score.is_not(None),
+            ~exists().where(
+                FrozenOutlet.period_id == period_id,
+                FrozenOutlet.outlet_id == OutletResult.outlet_id,
+            ),
+        )
+        .order_by(Outlet.code)
+    ).all()
+    return [
+        Revised(
+            i,
+            code,
+            name,
+            None if then is None else _dec(then),
+            None if now is None else _dec(now),
+            band,
+        )
+        for i, code, name, then, now, band in [*rows, *entered]
     ]
+
+
+@dataclass(frozen=True)
+class _SubFigures:
+    sub_branch_id: int
+    score: Decimal | None
+    band: str | None
+    outlets: int
+    red_lines: int
+
+
+def _live_subs(session: Session, period_id: int, settings: Settings) -> list[_SubFigures]:
+    """Each sub-branch's mean of its ranked outlets' stored scores (0.01, half up)."""
+    sums = {
+        sb: (total, n, red)
+        for sb, total, n, red in session.execute(
+            select(
+                OutletResult.sub_branch_id,
+                func.sum(OutletResult.score),
+                func.count(OutletResult.score),
+                func.sum(case((OutletResult.red_line.is_(True), 1), else_=0)),
+            )
+            .where(OutletResult.period_id == period_id, OutletResult.score.is_not(None))
+            .group_by(OutletResult.sub_branch_id)
+        )
+    }
+    out = []
+    for sb in sorted(set(sums) | set(session.scalars(select(SubBranch.id)))):
+        total, n, red = sums.get(sb, (None, 0, 0))
+        if not n:
+            out.append(_SubFigures(sb, None, None, 0, 0))
+            continue
+        mean = (_dec(total) / n).quantize(ranking.HUNDREDTH, rounding=ROUND_HALF_UP)
+        out.append(
+            _SubFigures(sb, mean, scoring.band_for(mean, settings.bands, False).code, n, int(red))
+        )
+    return out
+
+
+def _sub_scores(session: Session, period: Period, settings: Settings) -> dict[int, Decimal]:
+    """Sub-branch scores of a period: frozen if it was, else live."""
+    snapshot = session.get(FrozenResult, period.id)
+    if snapshot is not None:
+        return {r[0]: Decimal(r[2]) for r in snapshot.sub_branches if r[2] is not None}
+    return {
+        s.sub_branch_id: s.score
+        for s in _live_subs(session, period.id, settings)
+        if s.score is not None
+    }
+
+
+def _sub_rows(subs, prev, live: list[_SubFigures], settings: Settings) -> list[SubBranchRow]:
+    ranked = ranking.rank(
+        (ranking.Scored(s.sub_branch_id, s.score, s.band) for s in live), settings.bands
+    )
+    ranks = {r.key: r.rank for r in ranked}
     review = {r.key for r in ranking.bottom(ranked, settings.review_count)}
     rows = []
-    for s in live.sub_branches:
+    for s in live:
         sb = subs.get(s.sub_branch_id)
         previous = prev.get(s.sub_branch_id)
         rows.append(
@@ -534,7 +728,7 @@ def _sub_rows(subs, prev, live: _Live, settings: Settings) -> list[SubBranchRow]
                 s.sub_branch_id,
                 sb.code if sb else str(s.sub_branch_id),
                 sb.name if sb else "",
-                live.sub_ranks.get(s.sub_branch_id),
+                ranks.get(s.sub_branch_id),
                 s.score,
                 s.band,
                 s.outlets,
@@ -575,30 +769,13 @@ def freeze(session: Session, period: Period, settings: Settings | None = None) -
     `settings`, the application's configuration (or the defaults outside one)."""
     settings = settings or Settings.current()
     session.flush()
-    existing = session.get(FrozenResult, period.id)
-    if existing is not None:
-        session.delete(existing)
-        session.flush()
+    session.execute(delete(FrozenOutlet).where(FrozenOutlet.period_id == period.id))
+    session.execute(delete(FrozenResult).where(FrozenResult.period_id == period.id))
     subs = {s.id: s for s in session.execute(select(SubBranch.id, SubBranch.code, SubBranch.name))}
-    live = _live(session, period.id, settings, subs.keys())
-    sub_rows = _sub_rows(subs, {}, live, settings)
+    sub_rows = _sub_rows(subs, {}, _live_subs(session, period.id, settings), settings)
     snapshot = FrozenResult(
         period_id=period.id,
         video_weight=settings.video_weight,
-        outlets=[
-            [
-                r.key,
-                f.sub_branch_id,
-                r.rank,
-                str(r.score),
-                r.band,
-                f.mystery_red_line or (settings.video_weight > 0 and f.video_red_line),
-                f.reinspection,
-                f.mystery_count,
-                f.video_count,
-            ]
-            for r, f in live.outlets
-        ],
         sub_branches=[
             [
                 s.sub_branch_id,
@@ -613,6 +790,38 @@ def freeze(session: Session, period: Period, settings: Settings | None = None) -
         ],
     )
     session.add(snapshot)
+    session.flush()
+    live = _ranked(period.id, False, None)
+    session.execute(
+        insert(FrozenOutlet).from_select(
+            (
+                "period_id",
+                "outlet_id",
+                "sub_branch_id",
+                "rank",
+                "score",
+                "band",
+                "band_order",
+                "red_line",
+                "reinspection",
+                "mystery_count",
+                "video_count",
+            ),
+            select(
+                literal(period.id),
+                live.c.outlet_id,
+                live.c.sub_branch_id,
+                live.c.rank,
+                live.c.score,
+                live.c.band,
+                live.c.band_order,
+                live.c.red_line,
+                live.c.reinspection,
+                live.c.mystery_count,
+                live.c.video_count,
+            ),
+        )
+    )
     session.flush()
     return snapshot
 
@@ -633,9 +842,9 @@ class WeakRow:
     change: Decimal | None
 
 
-def item_counts(
-    session: Session, period_id: int, sub_branch_id: int | None = None, kinds: Sequence[str] = KINDS
-) -> list[ranking.ItemCount]:
+def item_counts_statement(
+    period_id: int, sub_branch_id: int | None = None, kinds: Sequence[str] = KINDS
+):
     query = (
         select(
             ItemResult.checklist_code,
@@ -648,6 +857,14 @@ def item_counts(
     )
     if sub_branch_id is not None:
         query = query.where(ItemResult.sub_branch_id == sub_branch_id)
+    return query
+
+
+def item_counts(
+    session: Session, period_id: int, sub_branch_id: int | None = None, kinds: Sequence[str] = KINDS
+) -> list[ranking.ItemCount]:
+    """Applied and failed counts per item code from the stored rows."""
+    query = item_counts_statement(period_id, sub_branch_id, kinds)
     return [
         ranking.ItemCount(c, i, int(a or 0), int(f or 0)) for c, i, a, f in session.execute(query)
     ]
@@ -703,17 +920,32 @@ def weak_indicators(
 DISTRIBUTION_EDGES = tuple(Decimal(e) for e in (0, 60, 65, 70, 75, 80, 85, 90, 95))
 
 
+def _bins(scores: Iterable[Any]) -> list[tuple[Decimal, Decimal | None, int]]:
+    return ranking.histogram((_dec(s) for s in scores), DISTRIBUTION_EDGES)
+
+
 def distribution(
-    session: Session, period: Period, settings: Settings
+    session: Session, period: Period, settings: Settings | None = None
 ) -> list[tuple[Decimal, Decimal | None, int]]:
     """How many outlets' ranking scores fall in each score bin of the period."""
-    rows = figures(session, period.id)
-    scores = [
-        s.score
-        for s in (ranking.outlet_score(f, settings.bands, settings.video_weight) for f in rows)
-        if s.score is not None
-    ]
-    return ranking.histogram(scores, DISTRIBUTION_EDGES)
+    scores = session.scalars(
+        select(OutletResult.score).where(
+            OutletResult.period_id == period.id, OutletResult.score.is_not(None)
+        )
+    )
+    return _bins(scores)
+
+
+def distributions(
+    session: Session, settings: Settings | None = None
+) -> list[tuple[str, list[tuple[Decimal, Decimal | None, int]]]]:
+    """Every period's score distribution, oldest first (for the table across periods)."""
+    by_period: dict[int, list[Any]] = {}
+    for pid, score in session.execute(
+        select(OutletResult.period_id, OutletResult.score).where(OutletResult.score.is_not(None))
+    ):
+        by_period.setdefault(pid, []).append(score)
+    return [(code, _bins(by_period[pid])) for pid, code in _periods(session) if pid in by_period]
 
 
 @dataclass(frozen=True)
@@ -731,55 +963,50 @@ def _periods(session: Session) -> list[tuple[int, str]]:
     ]
 
 
-def outlet_trend(session: Session, outlet_id: int, settings: Settings) -> list[TrendPoint]:
+def outlet_trend(
+    session: Session, outlet_id: int, settings: Settings | None = None
+) -> list[TrendPoint]:
     """The outlet's ranking score in every period (None where it was not ranked)."""
     rows = {
-        f.period_id: ranking.OutletFigures(
-            f.outlet_id,
-            f.sub_branch_id,
-            f.mystery_sum,
-            f.mystery_count,
-            f.mystery_red_line,
-            f.video_sum,
-            f.video_count,
-            f.video_red_line,
-            f.reinspection,
+        pid: (score, band)
+        for pid, score, band in session.execute(
+            select(OutletResult.period_id, OutletResult.score, OutletResult.band).where(
+                OutletResult.outlet_id == outlet_id
+            )
         )
-        for f in session.scalars(select(OutletResult).where(OutletResult.outlet_id == outlet_id))
     }
     points = []
     for pid, code in _periods(session):
-        f = rows.get(pid)
-        s = ranking.outlet_score(f, settings.bands, settings.video_weight) if f else None
-        points.append(TrendPoint(pid, code, s.score if s else None, s.band if s else None))
+        score, band = rows.get(pid, (None, None))
+        points.append(TrendPoint(pid, code, None if score is None else _dec(score), band))
     return points
 
 
-def sub_branch_trend(session: Session, sub_branch_id: int, settings: Settings) -> list[TrendPoint]:
-    """The sub-branch's score (mean of its ranked outlets) in every period."""
-    by_period: dict[int, list[ranking.OutletFigures]] = {}
-    query = select(OutletResult).where(OutletResult.sub_branch_id == sub_branch_id)
-    for f in session.scalars(query):
-        by_period.setdefault(f.period_id, []).append(
-            ranking.OutletFigures(
-                f.outlet_id,
-                f.sub_branch_id,
-                f.mystery_sum,
-                f.mystery_count,
-                f.mystery_red_line,
-                f.video_sum,
-                f.video_count,
-                f.video_red_line,
-                f.reinspection,
+def sub_branch_trend(
+    session: Session, sub_branch_id: int, settings: Settings | None = None
+) -> list[TrendPoint]:
+    """The sub-branch's score (mean of its ranked outlets' scores) in every period."""
+    settings = settings or Settings.current()
+    sums = {
+        pid: (total, n)
+        for pid, total, n in session.execute(
+            select(
+                OutletResult.period_id, func.sum(OutletResult.score), func.count(OutletResult.score)
             )
+            .where(OutletResult.sub_branch_id == sub_branch_id, OutletResult.score.is_not(None))
+            .group_by(OutletResult.period_id)
         )
+    }
     points = []
     for pid, code in _periods(session):
-        scores = ranking.sub_branch_scores(
-            by_period.get(pid, []), settings.bands, settings.video_weight, [sub_branch_id]
+        total, n = sums.get(pid, (None, 0))
+        if not n:
+            points.append(TrendPoint(pid, code, None, None))
+            continue
+        mean = (_dec(total) / n).quantize(ranking.HUNDREDTH, rounding=ROUND_HALF_UP)
+        points.append(
+            TrendPoint(pid, code, mean, scoring.band_for(mean, settings.bands, False).code)
         )
-        s = scores[0] if scores else None
-        points.append(TrendPoint(pid, code, s.score if s else None, s.band if s else None))
     return points
 
 
@@ -787,8 +1014,14 @@ def periods_with_results(session: Session) -> list[Period]:
     return list(session.scalars(select(Period).order_by(Period.starts_on.desc())))
 
 
-def counts_equal(a: Iterable[ranking.ItemCount], b: Iterable[ranking.ItemCount]) -> bool:
-    return ranking.merge(a) == ranking.merge(b)
+def ranked_counts(session: Session) -> dict[int, int]:
+    """Period id → how many outlets are ranked in it (a released mystery-shopper score)."""
+    rows = session.execute(
+        select(OutletResult.period_id, func.count())
+        .where(OutletResult.score.is_not(None))
+        .group_by(OutletResult.period_id)
+    )
+    return {pid: int(n) for pid, n in rows}
 
 
 # ---- weak indicators into the next checklist version ----------------------------------
@@ -855,43 +1088,3 @@ def reweight(
 
 
 TENTH_POINT = Decimal("0.1")
-
-
-def ranked_counts(session: Session) -> dict[int, int]:
-    """Period id → how many outlets have a released mystery-shopper score in it."""
-    rows = session.execute(
-        select(OutletResult.period_id, func.count())
-        .where(OutletResult.mystery_count > 0)
-        .group_by(OutletResult.period_id)
-    )
-    return {pid: int(n) for pid, n in rows}
-
-
-def distributions(
-    session: Session, settings: Settings
-) -> list[tuple[str, list[tuple[Decimal, Decimal | None, int]]]]:
-    """Every period's score distribution, oldest first (for the table across periods)."""
-    by_period: dict[int, list[Decimal]] = {}
-    for f in session.scalars(select(OutletResult).where(OutletResult.mystery_count > 0)):
-        s = ranking.outlet_score(_figures_of(f), settings.bands, settings.video_weight)
-        if s.score is not None:
-            by_period.setdefault(f.period_id, []).append(s.score)
-    return [
-        (code, ranking.histogram(by_period.get(pid, []), DISTRIBUTION_EDGES))
-        for pid, code in _periods(session)
-        if pid in by_period
-    ]
-
-
-def _figures_of(f: OutletResult) -> ranking.OutletFigures:
-    return ranking.OutletFigures(
-        f.outlet_id,
-        f.sub_branch_id,
-        f.mystery_sum,
-        f.mystery_count,
-        f.mystery_red_line,
-        f.video_sum,
-        f.video_count,
-        f.video_red_line,
-        f.reinspection,
-    )

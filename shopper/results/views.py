@@ -41,6 +41,8 @@ errors.REFUSALS.setdefault(
 )
 errors.REFUSALS.setdefault("reweight_bad_item", _l("An item ticked is not a checklist item."))
 
+PER_PAGE = 200  # outlets per page of the ranking
+
 KIND_CHOICES = {
     "mystery": ("mystery",),
     "video": ("video",),
@@ -104,11 +106,47 @@ def index():
 def rankings(period_id: int):
     period = _period(period_id)
     settings = _settings()
-    ranked = service.rankings(db.session, period, settings)
+    sort = request.args.get("sort", "rank")
+    if sort not in service.SORTS:
+        sort = "rank"
+    descending = request.args.get("desc") == "1"
+    band = request.args.get("band") or None
+    if band not in {b.code for b in settings.bands}:
+        band = None
+    sub_branch_id = _int_arg("sub_branch")
+    query = request.args.get("q", "").strip()[:40]
+    page = _int_arg("page") or 1
+    ranked = service.rankings_page(
+        db.session,
+        period,
+        settings,
+        page=page,
+        per_page=PER_PAGE,
+        sort=sort,
+        descending=descending,
+        sub_branch_id=sub_branch_id,
+        band=band,
+        query=query,
+    )
+    pages = max(1, -(-ranked.outlet_total // PER_PAGE))
+    if page > pages:
+        raise Refused("not_found", 404)
     return render_template(
         "results/rankings.html",
         period=period,
         ranked=ranked,
+        view={
+            "sort": sort,
+            "desc": descending,
+            "band": band,
+            "sub_branch": sub_branch_id,
+            "q": query,
+            "page": page,
+            "pages": pages,
+            "per_page": PER_PAGE,
+        },
+        bands=[(b.code, band_label(b.code)) for b in settings.bands],
+        sub_branches=_sub_branches(),
         labels=_labels(),
         # each failing band with the score it is below (the next band up's minimum)
         failing=[
@@ -220,7 +258,7 @@ def charts_page(period_id: int):
     counted = sum(c for _l, _h, c in bins)
     across = service.distributions(s, settings)
     subs = _sub_branches()
-    ranked = service.rankings(s, period, settings)
+    ranked = service.rankings_page(s, period, settings, per_page=1, sort="rank", descending=True)
     sub_branch_id = _int_arg("sub_branch")
     if sub_branch_id is None:
         sub_branch_id = (

@@ -210,6 +210,10 @@ def test_reinspection_shows_the_previous_score_and_change(app, world, released_w
                 video_count=0,
                 video_red_line=False,
                 reinspection=False,
+                score=Decimal("70.0"),
+                band="severe_fail",
+                band_order=3,
+                red_line=False,
             )
         )
         assignment = s.get(Assignment, world.assignment_ids["inspector"][0])
@@ -270,3 +274,35 @@ def test_weak_indicators_across_two_checklist_versions(app, world):
 def test_video_weight_setting_is_checked():
     with pytest.raises(ValueError):
         results.Settings.from_config({"SCORE_BANDS": [("a", 0, False)], "VIDEO_WEIGHT": "2"})
+
+
+def test_stored_ranks_equal_the_core_ranking_and_ties_share(app, world):
+    """O1 and O3 both clean 100s share rank 1; O2 is third (competition ranks, in SQL)."""
+    from shopper.core import ranking
+
+    plan = [
+        ("inspector", world.assignment_ids["inspector"][0], lambda i: "pass"),
+        ("inspector", world.assignment_ids["inspector"][1], fails("C5")),
+        ("inspector2", world.assignment_ids["inspector2"][0], lambda i: "pass"),
+    ]
+    for who, assignment, result_for in plan:
+        release(app, submitted_directly(app, world.users[who], assignment, result_for))
+    with app.app_context():
+        s = db.session
+        st = settings(app)
+        ranked = results.rankings(s, s.get(Period, world.period_id), st)
+        assert [(o.code, o.rank) for o in ranked.outlets] == [("O1", 1), ("O3", 1), ("O2", 3)]
+        core = ranking.rank(
+            (
+                ranking.outlet_score(f, st.bands, st.video_weight)
+                for f in results.figures(s, world.period_id)
+            ),
+            st.bands,
+        )
+        assert sorted((o.outlet_id, o.rank, o.score, o.band) for o in ranked.outlets) == sorted(
+            (r.key, r.rank, r.score, r.band) for r in core
+        )
+        page = results.rankings_page(
+            s, s.get(Period, world.period_id), st, per_page=1, page=2, sort="score"
+        )
+        assert page.outlet_total == 3 and len(page.outlets) == 1

@@ -29,6 +29,10 @@ def upgrade() -> None:
         sa.Column("video_count", sa.Integer(), nullable=False),
         sa.Column("video_red_line", sa.Boolean(), nullable=False),
         sa.Column("reinspection", sa.Boolean(), nullable=False),
+        sa.Column("score", sa.Numeric(precision=4, scale=1), nullable=True),
+        sa.Column("band", sa.String(length=30), nullable=True),
+        sa.Column("band_order", sa.Integer(), nullable=True),
+        sa.Column("red_line", sa.Boolean(), nullable=False),
         sa.Column("updated_at", shopper.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["outlet_id"], ["outlets.id"], name=op.f("fk_outlet_results_outlet_id_outlets")
@@ -51,6 +55,12 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_outlet_results_outlet_id"), "outlet_results", ["outlet_id"], unique=False
+    )
+    op.create_index(
+        "ix_outlet_results_rank",
+        "outlet_results",
+        ["period_id", "band_order", "score"],
+        unique=False,
     )
     op.create_table(
         "item_results",
@@ -83,13 +93,39 @@ def upgrade() -> None:
         sa.Column("period_id", sa.Integer(), nullable=False),
         sa.Column("frozen_at", shopper.db.UTCDateTime(), nullable=False),
         sa.Column("video_weight", sa.Numeric(precision=4, scale=3), nullable=False),
-        sa.Column("outlets", sa.JSON(), nullable=False),
         sa.Column("sub_branches", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["period_id"], ["periods.id"], name=op.f("fk_frozen_results_period_id_periods")
         ),
         sa.PrimaryKeyConstraint("period_id", name=op.f("pk_frozen_results")),
     )
+    op.create_table(
+        "frozen_outlets",
+        sa.Column("period_id", sa.Integer(), nullable=False),
+        sa.Column("outlet_id", sa.Integer(), nullable=False),
+        sa.Column("sub_branch_id", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Numeric(precision=4, scale=1), nullable=False),
+        sa.Column("band", sa.String(length=30), nullable=False),
+        sa.Column("band_order", sa.Integer(), nullable=False),
+        sa.Column("red_line", sa.Boolean(), nullable=False),
+        sa.Column("reinspection", sa.Boolean(), nullable=False),
+        sa.Column("mystery_count", sa.Integer(), nullable=False),
+        sa.Column("video_count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["outlet_id"], ["outlets.id"], name=op.f("fk_frozen_outlets_outlet_id_outlets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["period_id"], ["periods.id"], name=op.f("fk_frozen_outlets_period_id_periods")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sub_branch_id"],
+            ["sub_branches.id"],
+            name=op.f("fk_frozen_outlets_sub_branch_id_sub_branches"),
+        ),
+        sa.PrimaryKeyConstraint("period_id", "outlet_id", name=op.f("pk_frozen_outlets")),
+    )
+    op.create_index("ix_frozen_outlets_rank", "frozen_outlets", ["period_id", "rank"], unique=False)
     op.create_index(
         "ix_inspections_period_status_mode",
         "inspections",
@@ -101,13 +137,18 @@ def upgrade() -> None:
 
     from shopper.results.service import rebuild
 
+    # with the default bands and weight (the configuration is not known here): after changing
+    # SHOPPER_SCORE bands or SHOPPER_VIDEO_WEIGHT, `flask results rebuild` scores them again
     rebuild(Session(bind=op.get_bind()))
 
 
 def downgrade() -> None:
     op.drop_index("ix_inspections_period_status_mode", table_name="inspections")
+    op.drop_index("ix_frozen_outlets_rank", table_name="frozen_outlets")
+    op.drop_table("frozen_outlets")
     op.drop_table("frozen_results")
     op.drop_table("item_results")
+    op.drop_index("ix_outlet_results_rank", table_name="outlet_results")
     op.drop_index(op.f("ix_outlet_results_outlet_id"), table_name="outlet_results")
     op.drop_index("ix_outlet_results_sub_branch_period", table_name="outlet_results")
     op.drop_table("outlet_results")
