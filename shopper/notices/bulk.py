@@ -218,17 +218,26 @@ def _sign_and_record(
     jobs: list[tuple[str, service.Prepared]],
     failed: list[tuple[str, str]],
 ) -> int:
-    futures = [
-        pool.submit(
-            signing.pdf_and_sign_from_html,
-            prepared.html(),
-            settings.signer_args,
-            prepared.sign_kwargs(settings),
+    futures: list[Future[bytes] | None] = []
+    for what, prepared in jobs:
+        try:  # a notice that cannot be rendered fails alone
+            html = prepared.html()
+        except Exception as exc:  # noqa: BLE001 - reported, the rest go on
+            failed.append((what, _reason(exc)))
+            futures.append(None)
+            continue
+        futures.append(
+            pool.submit(
+                signing.pdf_and_sign_from_html,
+                html,
+                settings.signer_args,
+                prepared.sign_kwargs(settings),
+            )
         )
-        for _what, prepared in jobs
-    ]
     made = 0
     for (what, prepared), future in zip(jobs, futures, strict=True):
+        if future is None:
+            continue
         savepoint = session.begin_nested()
         try:
             service.record_prepared(session, store, user, prepared, future.result())
