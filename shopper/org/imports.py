@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from shopper.auth import accounts
 from shopper.auth.models import INSPECTING, Role, User
 from shopper.org import service
+from shopper.org.features import all_features
 from shopper.org.models import Agency, Outlet, SubBranch
 from shopper.org.service import Collector
 from shopper.refusals import Refused
@@ -489,45 +490,64 @@ class Applied:
 
 
 def apply(session: Session, actor: User, plan: Plan) -> Applied:
-    """Write the plan's rows (a plan with problems is refused whole). Flushes; returns
-    what was done and, for accounts, each new account's generated password."""
+    """Write the plan's rows (a plan with problems is refused whole). Flushes once for the
+    whole file (the plan already checked every key against what exists and within the
+    file; a record made meanwhile by someone else is a constraint's 409). Returns what was
+    done and, for accounts, each new account's generated password."""
     if plan.problems:
         raise Refused("import_invalid")
     done = Applied()
     via = {"via": "import", "file_sha256": plan.sha256}
+    written: list[tuple[Row, Any]] = []
+    features = {f.code: f for f in all_features(session)} if plan.kind == "outlets" else {}
     for row in plan.rows:
         if row.action == "unchanged":
             continue
-        verb = "created" if row.action == "create" else "changed"
         if plan.kind == "sub_branches":
-            target, _changes = service.save_sub_branch(session, row.data, row.target)
-            done.records.append((f"sub_branch.{verb}", "sub_branch", target.id, row.changes | via))
+            target = row.target or SubBranch()
+            target.code, target.name = row.data.code, row.data.name
         elif plan.kind == "agencies":
-            target, _changes = service.save_agency(session, row.data, row.target)
-            done.records.append((f"agency.{verb}", "agency", target.id, row.changes | via))
+            target = row.target or Agency()
+            target.name = row.data.name
         elif plan.kind == "outlets":
-            target, _changes = service.save_outlet(session, row.data, row.target)
-            done.records.append((f"outlet.{verb}", "outlet", target.id, row.changes | via))
+            target = row.target or Outlet()
+            for key in service.outlet_values_keys():
+                if key != "features":
+                    setattr(target, key, getattr(row.data, key))
+            if row.target is None or "features" in row.changes:
+                target.features = [features[c] for c in sorted(row.data.features)]
         else:
-            data, active = row.data
-            if row.target is None:
-                user, password = accounts.create(session, data, None)
-                user.active = active
-                done.passwords.append((user.username, user.display_name, password or ""))
-            else:
-                user = row.target
-                accounts.update(session, actor, user, data)
-                if user.active and not active:
-                    accounts.disable(session, actor, user)
-                elif active and not user.active:
-                    accounts.enable(session, user)
-            done.records.append((f"account.{verb}", "user", user.id, row.changes | via))
+            target = _apply_account(session, actor, row, done)
+        session.add(target)
+        written.append((row, target))
         if row.action == "create":
             done.created += 1
         else:
             done.changed += 1
     session.flush()
+    kind = {"sub_branches": "sub_branch", "agencies": "agency", "outlets": "outlet"}
+    for row, target in written:
+        verb = "created" if row.action == "create" else "changed"
+        name = kind.get(plan.kind, "account")
+        object_type = kind.get(plan.kind, "user")
+        done.records.append((f"{name}.{verb}", object_type, target.id, row.changes | via))
     return done
+
+
+def _apply_account(session: Session, actor: User, row: Row, done: Applied) -> User:
+    data, active = row.data
+    if row.target is None:
+        user, password = accounts.create(session, data, None)
+        user.active = active
+        done.passwords.append((user.username, user.display_name, password or ""))
+        return user
+    user = row.target
+    accounts.update(session, actor, user, data)
+    if user.active and not active:
+        accounts.disable(session, actor, user)
+    elif active and not user.active:
+        accounts.enable(session, user)
+    return user
 
 
 def existing_count(session: Session, kind: str) -> int:
