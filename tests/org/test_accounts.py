@@ -222,6 +222,7 @@ def test_reset_password_ends_sessions_and_the_new_one_works(login, world, app):
 
 
 def test_changing_role_and_scope(login, world, app):
+    manager = login("outlet_manager3")
     admin = login("admin")
     target = world.users["outlet_manager3"]
     data = {
@@ -241,6 +242,13 @@ def test_changing_role_and_scope(login, world, app):
         )
     record = last_audit(app)
     assert record.action == "account.changed" and "sub_branch_manager" in record.changes
+    # a changed role starts afresh: the old session is gone
+    assert manager.get("/branch/inspections").status_code == 302
+    # a new display name alone keeps the sessions
+    again = login("outlet_manager3")
+    data["display_name"] = "East again"
+    assert admin.post(f"{ORG}/accounts/{target}", data).status_code == 302
+    assert again.get("/branch/inspections").status_code == 200
 
 
 def test_an_inspector_with_assignments_keeps_an_inspecting_role(login, world, app):
