@@ -39,7 +39,11 @@ errorlog = "-"
 
 
 def on_starting(server):
-    storage = os.environ.get("SHOPPER_RATELIMIT_STORAGE_URL", "memory://")
+    storage = (  # SHOPPER_REDIS_URL alone shares the counts too (shopper.auth.throttle)
+        os.environ.get("SHOPPER_RATELIMIT_STORAGE_URL")
+        or os.environ.get("SHOPPER_REDIS_URL")
+        or "memory://"
+    )
     if server.cfg.workers > 1 and storage.startswith("memory://"):
         server.log.warning(
             "%s worker processes count failed sign-ins each on their own: set "

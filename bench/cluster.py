@@ -78,8 +78,11 @@ class Proc:
         )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, sig)
+        """`sig` to its process group and to every group below it: an RQ worker's work horse
+        is a group of its own (os.setpgrp), and dies with its machine too."""
+        for group in {os.getpgid(p) for p in descendants(self.popen.pid)} | {self.popen.pid}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, sig)
 
     def stop(self) -> None:
         if self.popen.poll() is None:
@@ -94,6 +97,21 @@ class Proc:
 
     def tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
+
+
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (from /proc), those still there."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            os.getpgid(current)
+        except (OSError, ValueError):
+            continue
+        found.append(current)
+    return found
 
 
 def wait_http(host: str, port: int, path: str, proc: Proc | None, seconds: float = 60) -> None:
@@ -615,6 +633,7 @@ def main(options) -> int:
             print(f"{binary} is not installed (apt-get install -y redis-server nginx)")
             return 2
     folder = Path(tempfile.mkdtemp(prefix="shopper-cluster-"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop what was started, too
     say(f"cluster in {folder}; load average {os.getloadavg()[0]:.1f}")
     small = options.small  # CI's: any free ports
     cluster = Cluster(
