@@ -59,6 +59,11 @@ def _fmt(value: Decimal | None, places: str = "0.1") -> str | None:
     return None if value is None else str(Decimal(value).quantize(Decimal(places)))
 
 
+def _plain(value: Decimal) -> str:
+    """85.0 → "85", 82.5 → "82.5": a threshold as people write it."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _share(done: int, total: int) -> str | None:
     return None if not total else f"{Decimal(done * 100) / total:.1f}%"
 
@@ -125,6 +130,7 @@ def coverage(session: Session, period: Period, config: Mapping[str, Any]) -> dic
     share = rules["coverage_share"]
     needed_outlets = -(-int(share * 1000) * outlets // 1000)  # ceil(share × outlets)
     percent = f"{share * 100:.0f}%"
+    below = _plain(rules["reinspection_below"])
     rows = [
         {
             "label": _("Sub-branches visited"),
@@ -163,9 +169,7 @@ def coverage(session: Session, period: Period, config: Mapping[str, Any]) -> dic
             "planned": planned[3],
             "done": done[3],
             "share": _share(done[3], planned[3]),
-            "rule": _(
-                "every outlet under %(score)s last period", score=rules["reinspection_below"]
-            ),
+            "rule": _("every outlet under %(score)s last period", score=below),
             "met": done[3] >= planned[3],
         },
     ]
@@ -174,7 +178,7 @@ def coverage(session: Session, period: Period, config: Mapping[str, Any]) -> dic
         "released": done[4],
         "mystery_done": done[4] - done[2],
         "video_done": done[2],
-        "reinspection_below": _fmt(rules["reinspection_below"]),
+        "reinspection_below": below,
     }
 
 
@@ -346,7 +350,7 @@ def build_context(
                 }
                 for w in [w for w in weak if w.failed][:WEAK_SHOWN]
             ],
-            "reinspection_below": _fmt(_thresholds(period, config)["reinspection_below"]),
+            "reinspection_below": _plain(_thresholds(period, config)["reinspection_below"]),
             "reinspections": _reinspections(session, period, ranked, names, result_settings),
             "charts": _charts(
                 session, period, ranked, [w for w in weak if w.failed], result_settings

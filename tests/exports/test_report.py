@@ -81,7 +81,9 @@ def test_the_chinese_report_names_the_sections_outlets_and_bottom_three(
     banner = flat[flat.index(re.sub(r"\s+", "", headings[-1])) :][:60]
     assert "中山支行" in banner and "南山支行" in banner and "北湖支行" in banner
     assert "东城支行" not in banner
-    assert re.search(r"第 1 页 / 共 \d+ 页", text)
+    footers = re.findall(r"第\s*(\d+)\s*页\s*/\s*共\s*(\d+)\s*页", text)  # on every page
+    assert footers and [int(n) for n, _total in footers] == list(range(1, len(footers) + 1))
+    assert {int(total) for _n, total in footers} == {len(footers)} and len(footers) > 1
     assert number in text
 
 
