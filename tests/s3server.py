@@ -148,3 +148,33 @@ def s3_server() -> Iterator[S3Server]:
 def s3_bucket(s3_server: S3Server) -> str:
     """A new, empty bucket for one test."""
     return s3_server.make_bucket()
+
+
+def main() -> None:
+    """`python -m tests.s3server [--port N] [--bucket NAME]`: moto's server in the
+    foreground with the bucket made, printing the SHOPPER_S3_* settings (for bench/ scripts
+    and a cluster test); stops on Ctrl-C or SIGTERM."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--bucket", default="shopper")
+    args = parser.parse_args()
+    server = S3Server(host=args.host, port=args.port).start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.make_bucket(args.bucket)
+        for name, value in server.env(args.bucket).items():
+            print(f"{name}={value}", flush=True)
+        assert server.process is not None
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
