@@ -223,6 +223,52 @@ REFUSALS["storage_unavailable"] = _l(
     "The file storage is not answering, so nothing was saved or shown. "
     "Please try again in a few minutes."
 )
+# ---- periods and plans (issue 15) ----
+REFUSALS.update(
+    {
+        "period_closed_plan": _l("Period %(period)s is closed: its plan can no longer change."),
+        "plan_bad_kind": _l("Choose a mystery visit or a video check."),
+        "plan_unknown_outlet": _l("Choose one of the outlets."),
+        "plan_unknown_inspector": _l("Choose one of the active inspectors or bank checkers."),
+        "plan_mystery_needs_agency": _l("A mystery visit is made by an agency inspector."),
+        "plan_video_needs_checker": _l("A video check is made by a bank checker."),
+        "plan_checker_out_of_scope": _l(
+            "This bank checker checks another sub-branch's outlets, not %(outlet)s."
+        ),
+        "plan_video_not_reinspection": _l(
+            "A re-inspection is an agency's mystery visit, not a video check."
+        ),
+        "assignment_started": _l("This assignment has been started, so it stays in the plan."),
+        "period_not_planned": _l(
+            "Period %(period)s has been opened already; only a planned period can be opened."
+        ),
+        "period_other_open": _l("Close %(other)s first: only one period is open at a time."),
+        "plan_override_required": _l(
+            "The plan of %(period)s breaks rules (%(count)s). To open it anyway, say why in "
+            "the override reason; it is kept on the period and in the audit trail."
+        ),
+        "period_not_open": _l("Period %(period)s is not open."),
+        "plan_confirm_required": _l(
+            "Tick the confirmation: a proposed plan replaces every assignment not yet started."
+        ),
+        "period_close_pending": _l(
+            "Period %(period)s still has drafts (%(drafts)s) and inspections waiting for "
+            "release (%(waiting)s). Confirm to close it anyway."
+        ),
+        "period_not_started": _l(
+            "This period has not opened yet: its inspections start once head office opens it."
+        ),
+        "video_check_by_video": _l("This assignment is a video check: it is done by video."),
+        "period_closed_submit": _l(
+            "Period %(period)s is closed: this inspection can no longer be submitted."
+        ),
+        "period_bad_threshold": _l(
+            "Thresholds: outlet coverage is a percentage above 0 and at most 100 (such as 60), "
+            "video checks a whole number from 0 to 20, the re-inspection score from 0 to 100."
+        ),
+    }
+)
+# ---- end of periods and plans ----
 
 RETRY_UNAVAILABLE_SECONDS = 30
 

@@ -142,6 +142,8 @@ def world(app) -> World:
             "sub_branch_manager": make_user(
                 s, "sub_branch_manager", Role.SUB_BRANCH_MANAGER, sub_branch=sb1
             ),
+            # the East sub-branch's video checker; no assignment in the world
+            "bank_checker": make_user(s, "bank_checker", Role.BANK_CHECKER, sub_branch=sb1),
         }
         s.flush()
         a = [

@@ -21,6 +21,7 @@ ROLES = [
     "outlet_manager",
     "outlet_manager3",
     "sub_branch_manager",
+    "bank_checker",  # a row that does not name it expects what inspector2 gets (see below)
 ]
 
 # route → {role: status}; "own" objects are the inspector's submitted inspection of outlet O1
@@ -348,15 +349,6 @@ EXPECTED = {
     ("POST", "/office/periods/{period}/versions"): dict(
         anonymous=302,
         admin=409,  # its inspections started
-        inspector=403,
-        inspector2=403,
-        outlet_manager=403,
-        outlet_manager3=403,
-        sub_branch_manager=403,
-    ),
-    ("POST", "/office/periods/{period}/current"): dict(
-        anonymous=302,
-        admin=302,  # current already
         inspector=403,
         inspector2=403,
         outlet_manager=403,
@@ -691,6 +683,9 @@ def test_route_role_matrix(role, app, objects):
             response = c.http.put(url, headers=headers)
         else:
             response = c.post(url)
-        assert response.status_code == expected[role], (
+        # the bank checker uses the phone's screens and has no assignment of the world's: a
+        # row that does not name it expects what inspector2 (someone else's objects) gets
+        want = expected.get(role, expected["inspector2"]) if role == "bank_checker" else None
+        assert response.status_code == (want if want is not None else expected[role]), (
             f"{role} {method} {url}: {response.status_code}"
         )

@@ -35,6 +35,7 @@ bp = Blueprint("auth", __name__)
 HOME = {
     Role.ADMIN: "office.inspections",
     Role.INSPECTOR: "inspect.assignments",
+    Role.BANK_CHECKER: "inspect.assignments",  # video checks, on the inspector's screens
     Role.OUTLET_MANAGER: "branch.inspections",
     Role.SUB_BRANCH_MANAGER: "branch.inspections",
 }

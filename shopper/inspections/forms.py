@@ -8,9 +8,8 @@ from shopper.inspections.models import Mode
 
 
 class StartForm(FlaskForm):
-    mode = StringField(
-        _l("How is it done?"), default=Mode.ON_SITE.value, validators=[DataRequired()]
-    )
+    # empty: the assignment's kind decides (a video check by video, a mystery visit on site)
+    mode = StringField(_l("How is it done?"), validators=[Optional()])
     modes = ((Mode.ON_SITE.value, _l("On site")), (Mode.VIDEO.value, _l("By video")))
 
 

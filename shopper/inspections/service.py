@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
 from shopper.audit import service as audit
-from shopper.auth.models import Role, User
+from shopper.auth.models import INSPECTING, Role, User
 from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
 from shopper.core import checklist as core
@@ -55,7 +55,7 @@ from shopper.inspections.models import (
     Submission,
 )
 from shopper.org.models import Outlet
-from shopper.periods.models import Assignment, Period
+from shopper.periods.models import Assignment, AssignmentKind, Period, PeriodState
 from shopper.photos.models import Photo
 from shopper.refusals import Refused
 from shopper.results import service as results
@@ -71,7 +71,7 @@ def assignments_for(session: Session, inspector: User, period: Period) -> list[A
             select(Assignment)
             .join(Outlet)
             .where(Assignment.inspector_id == inspector.id, Assignment.period_id == period.id)
-            .order_by(Outlet.code)
+            .order_by(Outlet.code, Assignment.kind, Assignment.seq, Assignment.id)
         )
     )
 
@@ -111,26 +111,35 @@ def start(
     session: Session,
     inspector: User,
     assignment_id: int,
-    mode: str,
+    mode: str | None,
     order: Sequence[str] = (),
 ) -> Inspection:
     """Start the inspection of an assignment, pinning its period's checklist versions.
 
-    Items the outlet lacks a feature for, and items a video check cannot judge, are
-    answered N/A at once, marked as such. Idempotent: an assignment already started
-    returns its inspection unchanged. Raises Refused("not_found", 404) for someone
-    else's assignment.
+    The mode comes from the assignment's kind when `mode` is empty: a video check is done
+    by video (asking for on site is refused), a mystery visit on site unless the agency's
+    inspector chooses video. Items the outlet lacks a feature for, and items a video check
+    cannot judge, are answered N/A at once, marked as such. Idempotent: an assignment
+    already started returns its inspection unchanged. Raises Refused("not_found", 404) for
+    someone else's assignment, Refused(409) unless its period is open.
     """
     assignment = session.get(Assignment, assignment_id)
     if assignment is None or assignment.inspector_id != inspector.id:
         raise Refused("not_found", 404)
-    if not assignment.period.is_current:
+    state = assignment.period.state
+    if state == PeriodState.PLANNED:
+        raise Refused("period_not_started", 409)
+    if state != PeriodState.OPEN or not assignment.period.is_current:
         raise Refused("period_closed", 409)
     existing = session.scalar(select(Inspection).where(Inspection.assignment_id == assignment.id))
     if existing is not None:
         return existing
+    video_check = assignment.kind == AssignmentKind.VIDEO
+    mode = mode or (Mode.VIDEO if video_check else Mode.ON_SITE)
     if mode not in set(Mode):
         raise Refused("bad_mode")
+    if video_check and mode != Mode.VIDEO:
+        raise Refused("video_check_by_video")
     # hold the period's row (PostgreSQL: FOR SHARE) so its versions cannot change under us
     session.execute(
         select(Period.id).where(Period.id == assignment.period_id).with_for_update(read=True)
@@ -675,6 +684,8 @@ def submit(
     if client_uuid and seen_write(session, inspector, client_uuid, print_):
         return None
     lock_draft(session, inspection)
+    if inspection.period.state == PeriodState.CLOSED:
+        raise Refused("period_closed_submit", 409, period=inspection.period.code)
     pins = pinned(inspection)
     checklists = [p.checklist for p in pins]
     answers = answer_map(session, inspection)
@@ -793,7 +804,7 @@ def visible_to(user: User) -> Select:
     role = Role(user.role)
     if role is Role.ADMIN:
         return query
-    if role is Role.INSPECTOR:
+    if role in INSPECTING:  # an agency's inspector or a bank checker: their own
         return query.where(Inspection.inspector_id == user.id)
     released = query.where(Inspection.status == Status.RELEASED)
     if role is Role.OUTLET_MANAGER:

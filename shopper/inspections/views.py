@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from shopper.auth.access import allow, signed_in, wants_json
-from shopper.auth.models import Role
+from shopper.auth.models import INSPECTING, Role
 from shopper.core.scoring import bands_from_config
 from shopper.errors import refusal_message
 from shopper.extensions import db
@@ -40,12 +40,14 @@ from shopper.inspections.forms import (
 )
 from shopper.inspections.review import review_data
 from shopper.notices import service as notices
+from shopper.periods import plan
 from shopper.photos import service as photos
 from shopper.refusals import Refused
 
 bp = Blueprint("inspect", __name__, url_prefix="/inspect")
 shared = Blueprint("inspections", __name__, url_prefix="/inspections")
-inspector_only = allow(Role.INSPECTOR)
+# the phone's screens: the agency's inspectors and the bank's checkers, each their own
+inspector_only = allow(*INSPECTING)
 
 
 @bp.get("/")
@@ -56,11 +58,15 @@ def assignments():
     if period is not None:
         mine = service.assignments_for(db.session, current_user, period)
         started = service.inspections_by_assignment(db.session, mine)
+        last = plan.last_scores_of(db.session, period, [a.outlet_id for a in mine])
         for assignment in mine:
             inspection = started.get(assignment.id)
             rows.append(
                 {
                     "assignment_id": assignment.id,
+                    "kind": assignment.kind,
+                    "reinspection": assignment.reinspection,
+                    "last_score": last.get(assignment.outlet_id),
                     "outlet": assignment.outlet.name,
                     "outlet_code": assignment.outlet.code,
                     "sub_branch": assignment.outlet.sub_branch.name,
@@ -81,13 +87,14 @@ def assignments():
 def start(assignment_id: int):
     form = StartForm()
     require_valid(form)
+    mode = form.mode.data or None
     order = current_app.config["CHECKLIST_ORDER"]
     try:
-        inspection = service.start(db.session, current_user, assignment_id, form.mode.data, order)
+        inspection = service.start(db.session, current_user, assignment_id, mode, order)
     except IntegrityError:
         # a double tap: the other request started it first; starting again finds its inspection
         db.session.rollback()
-        inspection = service.start(db.session, current_user, assignment_id, form.mode.data, order)
+        inspection = service.start(db.session, current_user, assignment_id, mode, order)
     return redirect(url_for("inspect.fill", inspection_id=inspection.id))
 
 

@@ -1,4 +1,5 @@
-"""Periods: their dates, which one is current, and the checklist versions they use.
+"""Periods: their dates, state, thresholds, which one is current, and the checklist versions
+they use (their plans, opening and closing: `shopper.periods.plan`).
 
 A period's inspections pin the period's versions when they start, so the versions may
 change only while none has started: publishing a new version, or changing the period,
@@ -11,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
@@ -19,7 +21,7 @@ from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
 from shopper.db import change_if
 from shopper.inspections.models import Inspection, InspectionChecklist
-from shopper.periods.models import Period, PeriodChecklist
+from shopper.periods.models import Period, PeriodChecklist, PeriodState
 from shopper.refusals import Refused
 
 PERIOD_CODE = re.compile(r"[0-9A-Za-z-]{1,20}")
@@ -115,6 +117,50 @@ def _check_dates(starts_on: date | None, ends_on: date | None) -> tuple[date, da
     return starts_on, ends_on
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """A period's own thresholds; None keeps the configured default."""
+
+    coverage_share: Decimal | None = None
+    video_checks_per_outlet: int | None = None
+    reinspection_below: Decimal | None = None
+
+
+def parse_thresholds(coverage_percent: str, video_checks: str, below: str) -> Thresholds:
+    """The create form's thresholds (empty: the default). Coverage is a percentage above 0
+    and at most 100 (stored as a share), video checks 0–20, the score 0–100, at most one
+    decimal. Raises Refused("period_bad_threshold") for anything else."""
+
+    def number(text: str, low: Decimal, high: Decimal, places: int) -> Decimal | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise Refused("period_bad_threshold") from None
+        exponent = value.as_tuple().exponent
+        if (
+            not value.is_finite()
+            or not low <= value <= high
+            or not isinstance(exponent, int)
+            or -exponent > places
+        ):
+            raise Refused("period_bad_threshold")
+        return value
+
+    share = number(coverage_percent, Decimal(0), Decimal(100), 1)
+    if share is not None and share == 0:
+        raise Refused("period_bad_threshold")
+    checks = number(video_checks, Decimal(0), Decimal(20), 0)
+    score = number(below, Decimal(0), Decimal(100), 1)
+    return Thresholds(
+        coverage_share=(share / 100).quantize(Decimal("0.001")) if share is not None else None,
+        video_checks_per_outlet=int(checks) if checks is not None else None,
+        reinspection_below=score,
+    )
+
+
 def create(
     session: Session,
     code: str,
@@ -122,8 +168,10 @@ def create(
     ends_on: date | None,
     chosen: Mapping[str, int | None],
     order: Sequence[str] = (),
+    thresholds: Thresholds | None = None,
 ) -> Period:
-    """A new period (not current) using the chosen version of each checklist on offer.
+    """A new period (planned, not current) using the chosen version of each checklist on
+    offer, with its own thresholds where given.
 
     Raises Refused for a code not of 1–20 letters, digits and hyphens or already taken,
     missing dates or an end before the start, and a version not on offer.
@@ -140,8 +188,13 @@ def create(
         starts_on=starts_on,
         ends_on=ends_on,
         is_current=False,
+        state=PeriodState.PLANNED,
         checklists=[PeriodChecklist(version=v, position=n) for n, v in enumerate(versions, 1)],
     )
+    if thresholds is not None:
+        period.coverage_share = thresholds.coverage_share
+        period.video_checks_per_outlet = thresholds.video_checks_per_outlet
+        period.reinspection_below = thresholds.reinspection_below
     session.add(period)
     session.flush()
     return period

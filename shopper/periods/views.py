@@ -1,5 +1,6 @@
-"""Head office's periods: their dates, which one is current, and the checklist versions
-each uses (chosen when it is made, changeable until its first inspection starts)."""
+"""Head office's periods: their dates, state (planned → open → closed), thresholds, the
+checklist versions each uses (chosen when it is made, changeable until its first inspection
+starts), and each period's plan: who inspects which outlet, judged by the planning rules."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from sqlalchemy import select
+from wtforms import BooleanField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from shopper.audit import service as audit
 from shopper.auth.access import allow
@@ -19,7 +22,9 @@ from shopper.extensions import db
 from shopper.forms import require_valid
 from shopper.i18n import localized
 from shopper.inspections.pages import local
-from shopper.periods import service
+from shopper.org.models import Outlet
+from shopper.periods import board, plan, service
+from shopper.periods.models import Period
 from shopper.refusals import Refused
 
 bp = Blueprint("periods", __name__, url_prefix="/office/periods")
@@ -31,6 +36,10 @@ class PeriodForm(FlaskForm):
     code = StringField()
     starts_on = StringField()
     ends_on = StringField()
+    # thresholds where this period differs from the configured defaults (empty: the default)
+    coverage_percent = StringField()
+    video_checks = StringField()
+    reinspection_below = StringField()
 
 
 class ActionForm(FlaskForm):
@@ -92,6 +101,11 @@ def index():
             "starts_on": o.period.starts_on.isoformat(),
             "ends_on": o.period.ends_on.isoformat(),
             "is_current": o.period.is_current,
+            "state": o.period.state,
+            "opened_at": _when(o.period.opened_at),
+            "closed_at": _when(o.period.closed_at),
+            "override_reason": o.period.override_reason,
+            "thresholds": _own_thresholds(o.period),
             "versions": [_version(v) for v in o.versions],
             "own_choice": o.own_choice,
             "started": o.started,
@@ -99,7 +113,46 @@ def index():
         }
         for o in service.overview(db.session, _order())
     ]
-    return render_template("office/periods.html", rows=rows, offers=_offers())
+    configured = plan.thresholds(Period(), current_app.config)  # no thresholds of its own
+    defaults = {
+        "coverage_percent": board.percent(configured.coverage_share),
+        "video_checks": configured.video_checks_per_outlet,
+        "reinspection_below": configured.reinspection_below,
+    }
+    open_code = next((r["code"] for r in rows if r["state"] == "open"), None)
+    return render_template(
+        "office/periods.html",
+        rows=rows,
+        offers=_offers(),
+        defaults=defaults,
+        open_code=open_code,
+        form=OpenForm(),
+    )
+
+
+def _when(moment) -> str:
+    shown = local(moment, current_app.config["TIMEZONE"])
+    return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
+
+
+def _own_thresholds(period) -> list[str]:
+    """The thresholds where the period differs from the defaults, as short texts."""
+    own = []
+    if period.coverage_share is not None:
+        own.append(_("coverage %(percent)s%%", percent=board.percent(period.coverage_share)))
+    if period.video_checks_per_outlet is not None:
+        own.append(_("%(count)s video checks", count=period.video_checks_per_outlet))
+    if period.reinspection_below is not None:
+        own.append(_("re-inspect under %(score)s", score=period.reinspection_below))
+    return own
+
+
+def _thresholds(period) -> dict:
+    return {
+        "coverage_share": period.coverage_share,
+        "video_checks_per_outlet": period.video_checks_per_outlet,
+        "reinspection_below": period.reinspection_below,
+    }
 
 
 def _versions(period) -> dict:
@@ -118,8 +171,20 @@ def create():
         _day(form.ends_on.data),
         _chosen(),
         _order(),
+        service.parse_thresholds(
+            form.coverage_percent.data or "",
+            form.video_checks.data or "",
+            form.reinspection_below.data or "",
+        ),
     )
-    audit.record(db.session, current_user, "period.created", "period", period.id, _versions(period))
+    audit.record(
+        db.session,
+        current_user,
+        "period.created",
+        "period",
+        period.id,
+        _versions(period) | _thresholds(period),
+    )
     flash(_("Period %(code)s created.", code=period.code), "info")
     return redirect(url_for(".index"))
 
@@ -144,20 +209,230 @@ def change_versions(period_id: int):
     return redirect(url_for(".index"))
 
 
-@bp.post("/<int:period_id>/current")
+# ---- open and close (issue 15) ----
+
+
+class OpenForm(FlaskForm):
+    reason = TextAreaField(validators=[Optional(), Length(max=plan.MAX_REASON)])
+
+
+class CloseForm(FlaskForm):
+    confirm = BooleanField()
+
+
+def _rule_names(results) -> list[str]:
+    return [r.rule.value for r in results if not r.met]
+
+
+@bp.post("/<int:period_id>/open")
 @head_office
-def make_current(period_id: int):
+def open_period(period_id: int):
     period = service.get(db.session, period_id)
-    require_valid(ActionForm())
-    service.make_current(db.session, period)
+    form = OpenForm()
+    require_valid(form)
+    results = plan.open_period(
+        db.session, current_user, period, form.reason.data or "", current_app.config
+    )
     audit.record(
-        db.session, current_user, "period.opened", "period", period.id, {"code": period.code}
+        db.session,
+        current_user,
+        "period.opened",
+        "period",
+        period.id,
+        {
+            "code": period.code,
+            "broken": _rule_names(results),
+            "override_reason": period.override_reason,
+        },
     )
     flash(
         _(
-            "%(code)s is now the current period: inspectors start their inspections in it.",
+            "%(code)s is open: inspectors and bank checkers see its assignments on their phones.",
             code=period.code,
         ),
         "info",
     )
     return redirect(url_for(".index"))
+
+
+def _pending_rows(inspections) -> list[dict]:
+    return [
+        {
+            "id": i.id,
+            "outlet": i.outlet.code,
+            "inspector": i.inspector.display_name,
+            "status": i.status,
+        }
+        for i in inspections
+    ]
+
+
+@bp.get("/<int:period_id>/close")
+@head_office
+def close_form(period_id: int):
+    period = service.get(db.session, period_id)
+    left = plan.pending(db.session, period)
+    return render_template(
+        "periods/close.html",
+        period={"id": period.id, "code": period.code, "state": period.state},
+        drafts=_pending_rows(left.drafts),
+        waiting=_pending_rows(left.waiting),
+    )
+
+
+@bp.post("/<int:period_id>/close")
+@head_office
+def close_period(period_id: int):
+    period = service.get(db.session, period_id)
+    form = CloseForm()
+    require_valid(form)
+    left = plan.close_period(
+        db.session, current_user, period, confirmed=form.confirm.data, config=current_app.config
+    )
+    audit.record(
+        db.session,
+        current_user,
+        "period.closed",
+        "period",
+        period.id,
+        {"code": period.code, "drafts": len(left.drafts), "waiting": len(left.waiting)},
+    )
+    flash(_("%(code)s is closed: its results are frozen.", code=period.code), "info")
+    return redirect(url_for(".index"))
+
+
+# ---- the plan (issue 15) ----
+
+
+class ProposeForm(FlaskForm):
+    confirm = BooleanField()
+    seed = IntegerField(validators=[Optional(), NumberRange(min=0, max=1_000_000)])
+
+
+class AddForm(FlaskForm):
+    outlet = StringField(validators=[DataRequired(), Length(max=40)])
+    inspector = IntegerField(validators=[DataRequired()])
+    kind = StringField(validators=[DataRequired(), Length(max=10)])
+    reinspection = BooleanField()
+
+
+@bp.get("/<int:period_id>/plan")
+@head_office
+def plan_screen(period_id: int):
+    period = service.get(db.session, period_id)
+    sort = request.args.get("sort", "outlet")
+    page = request.args.get("page", "1")
+    data = board.build(
+        db.session,
+        period,
+        current_app.config,
+        sort=sort,
+        descending=request.args.get("desc") == "1",
+        page=int(page) if page.isdigit() and len(page) < 7 else 1,
+    )
+    return render_template("periods/plan.html", board=data, seed=request.args.get("seed", "0"))
+
+
+@bp.post("/<int:period_id>/plan/propose")
+@head_office
+def propose(period_id: int):
+    period = service.get(db.session, period_id)
+    form = ProposeForm()
+    require_valid(form)
+    if not form.confirm.data:
+        raise Refused("plan_confirm_required")
+    seed = form.seed.data or 0
+    proposal = plan.propose_for(db.session, period, seed=seed, config=current_app.config)
+    audit.record(
+        db.session,
+        current_user,
+        "period.plan_proposed",
+        "period",
+        period.id,
+        {
+            "code": period.code,
+            "seed": seed,
+            "kept": proposal.kept,
+            "removed": proposal.removed,
+            "added": proposal.added,
+            "broken": proposal.broken,
+        },
+    )
+    if proposal.broken:
+        flash(
+            _(
+                "Plan proposed: %(added)s assignments (%(kept)s started ones kept). Some rules "
+                "are still broken: see below.",
+                added=proposal.added,
+                kept=proposal.kept,
+            ),
+            "error",
+        )
+    else:
+        flash(
+            _(
+                "Plan proposed: %(added)s assignments (%(kept)s started ones kept). Every rule "
+                "is met.",
+                added=proposal.added,
+                kept=proposal.kept,
+            ),
+            "info",
+        )
+    return redirect(url_for(".plan_screen", period_id=period.id, seed=seed))
+
+
+@bp.post("/<int:period_id>/plan/assignments")
+@head_office
+def add_assignment(period_id: int):
+    period = service.get(db.session, period_id)
+    form = AddForm()
+    require_valid(form)
+    code = (form.outlet.data or "").strip()
+    outlet_id = db.session.scalar(select(Outlet.id).where(Outlet.code == code))
+    assignment = plan.add(
+        db.session,
+        period,
+        outlet_id,
+        form.inspector.data,
+        form.kind.data or "",
+        bool(form.reinspection.data),
+    )
+    audit.record(
+        db.session,
+        current_user,
+        "assignment.added",
+        "period",
+        period.id,
+        {
+            "assignment": assignment.id,
+            "outlet": code,
+            "inspector": assignment.inspector_id,
+            "kind": assignment.kind,
+            "reinspection": assignment.reinspection,
+        },
+    )
+    flash(_("Assignment added: %(outlet)s.", outlet=code), "info")
+    return redirect(url_for(".plan_screen", period_id=period.id))
+
+
+@bp.post("/<int:period_id>/plan/assignments/<int:assignment_id>/delete")
+@head_office
+def remove_assignment(period_id: int, assignment_id: int):
+    period = service.get(db.session, period_id)
+    require_valid(ActionForm())
+    assignment = plan.remove(db.session, period, assignment_id)
+    audit.record(
+        db.session,
+        current_user,
+        "assignment.removed",
+        "period",
+        period.id,
+        {
+            "assignment": assignment_id,
+            "outlet": assignment.outlet_id,
+            "inspector": assignment.inspector_id,
+            "kind": assignment.kind,
+        },
+    )
+    flash(_("Assignment removed."), "info")
+    return redirect(url_for(".plan_screen", period_id=period.id))

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
@@ -126,7 +126,11 @@ def test_an_inspection_pins_its_periods_choice_and_a_later_version_changes_nothi
         db.session.add(assignment)
         db.session.commit()
         assignment_id = assignment.id
-    assert admin.post(f"/office/periods/{period_id}/current").status_code == 302
+    assert (
+        admin.post(f"/office/periods/{world.period_id}/close", {"confirm": "y"}).status_code == 302
+    )
+    opened = admin.post(f"/office/periods/{period_id}/open", {"reason": "a test of versions"})
+    assert opened.status_code == 302
     inspection_id = start(login("inspector"), assignment_id)
     publish_next(app, "six_s")  # v3
     with app.app_context():
@@ -241,29 +245,8 @@ def test_a_change_with_a_bad_version_or_an_unknown_period_is_refused(login, worl
     assert response.status_code == 400
     assert "Choose one of the versions on offer" in text(response)
     assert admin.post("/office/periods/999999/versions", form(app=app)).status_code == 404
-    assert admin.post("/office/periods/999999/current").status_code == 404
-    assert admin.post("/office/periods/99999999999/current").status_code == 404
-    assert period_rows(app) == before
-
-
-def test_making_a_period_current_leaves_exactly_one_current(login, world, app):
-    admin = login("admin")
-    response = admin.post(f"/office/periods/{world.old_period_id}/current")
-    assert response.status_code == 302
-    assert period_rows(app)[0] == (("2026Q3", True), ("2026Q4", False))
-    assert "2026Q3 is now the current period" in text(admin.get("/office/periods"))
-    assert admin.post(f"/office/periods/{world.old_period_id}/current").status_code == 302
-    assert admin.post(f"/office/periods/{world.period_id}/current").status_code == 302
-    assert period_rows(app)[0] == (("2026Q3", False), ("2026Q4", True))
-    with app.app_context():
-        current = db.session.scalar(select(func.count()).where(Period.is_current.is_(True)))
-        assert current == 1
-
-
-def test_making_a_period_current_needs_the_csrf_token(login, world, app):
-    before = period_rows(app)
-    response = login("admin").post(f"/office/periods/{world.old_period_id}/current", csrf=False)
-    assert response.status_code == 400
+    assert admin.post("/office/periods/999999/open").status_code == 404
+    assert admin.post("/office/periods/99999999999/open").status_code == 404
     assert period_rows(app) == before
 
 
