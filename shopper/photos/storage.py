@@ -58,7 +58,8 @@ class _Readable(Protocol):
 
 class StoredFile:
     """A stored file open for reading: read it in chunks (or iterate CHUNK-sized pieces),
-    then close it; a context manager. The whole file is never read into memory here."""
+    then close it (closing twice is fine); a context manager. The whole file is never read
+    into memory here."""
 
     def __init__(self, raw: _Readable, size: int) -> None:
         self.raw = raw
@@ -68,8 +69,12 @@ class StoredFile:
         return self.raw.read(size)
 
     def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.raw.read(CHUNK):
-            yield chunk
+        """The bytes in CHUNK-sized pieces; the file is closed once they are all read."""
+        try:
+            while chunk := self.raw.read(CHUNK):
+                yield chunk
+        finally:
+            self.close()
 
     def close(self) -> None:
         self.raw.close()
