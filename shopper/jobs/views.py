@@ -145,7 +145,9 @@ def _title(name: str) -> str:
 
 def _summary(info: queue.JobInfo) -> str:
     """One sentence about what the job did (or has done so far)."""
-    counts = info.result or info.progress or {}
+    counts = info.result or info.progress
+    if not counts:  # waiting for a worker: nothing done yet to speak of
+        return ""
     if info.name == tasks.ISSUE_NOTICES:
         made, skipped = counts.get("made", 0), counts.get("skipped", 0)
         failed = counts.get("failed", 0)
