@@ -152,7 +152,8 @@ def test_what_nothing_uses_is_deleted_and_what_is_used_stays_with_a_sentence(log
     before = snapshot(app)
     response = admin.post(f"{ORG}/sub-branches/{world.sub_branch_ids[0]}/delete")
     assert response.status_code == 409
-    assert "Sub-branch SB1 cannot be deleted: 2 outlets, 1 account." in text(response)
+    # its sub-branch manager and its bank checker
+    assert "Sub-branch SB1 cannot be deleted: 2 outlets, 2 accounts." in text(response)
     response = admin.post(f"{ORG}/outlets/{world.outlet_ids[0]}/delete")
     assert response.status_code == 409
     assert "Outlet O1 cannot be deleted: 1 account, 2 assignments." in text(response)
@@ -163,7 +164,7 @@ def test_what_nothing_uses_is_deleted_and_what_is_used_stays_with_a_sentence(log
         response
     )
     assert snapshot(app) == before
-    assert "In use: 2 outlets, 1 account." in text(
+    assert "In use: 2 outlets, 2 accounts." in text(
         admin.get(f"{ORG}/sub-branches/{world.sub_branch_ids[0]}")
     )
 
