@@ -1,4 +1,6 @@
-"""The demo organisation: a head office, 3 sub-branches, 12 outlets, one current period.
+"""The demo organisation: a head office, 3 sub-branches, 12 outlets, an agency with three
+inspectors, four bank checkers (the operations department's and each sub-branch's), last
+period (closed), the current one (open, with its video checks) and the next (planned).
 
 Seeding is idempotent: once the demo exists, it only reads back the saved logins.
 Passwords are random per installation and kept under instance/, never in the repo.
@@ -28,7 +30,13 @@ from shopper.inspections.models import Inspection
 from shopper.notices import service as notices
 from shopper.org.features import all_features, ensure_defaults
 from shopper.org.models import Agency, Outlet, SubBranch
-from shopper.periods.models import Assignment, Period, PeriodChecklist, PeriodState
+from shopper.periods.models import (
+    Assignment,
+    AssignmentKind,
+    Period,
+    PeriodChecklist,
+    PeriodState,
+)
 from shopper.photos import service as photos
 
 SUB_BRANCHES = [
@@ -90,8 +98,11 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     )
     last_code, last_starts, last_ends = quarter_of(starts - timedelta(days=1))
     last = Period(code=last_code, starts_on=last_starts, ends_on=last_ends, state=PeriodState.OPEN)
+    # the next quarter, planned: head office proposes its plan and opens it once this one closes
+    next_code, next_starts, next_ends = quarter_of(ends + timedelta(days=1))
+    upcoming = Period(code=next_code, starts_on=next_starts, ends_on=next_ends)
     agency = Agency(name="明镜服务质量咨询公司")
-    session.add_all([period, last, agency])
+    session.add_all([period, last, upcoming, agency])
     outlets: list[Outlet] = []
     sub_branches: list[SubBranch] = []
     for sb_code, sb_name, outlet_names in SUB_BRANCHES:
@@ -127,6 +138,19 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     admin = account("admin", "总行服务质量办公室", Role.ADMIN)
     inspector1 = account("inspector1", "神秘人 张", Role.INSPECTOR, agency=agency)
     inspector2 = account("inspector2", "神秘人 李", Role.INSPECTOR, agency=agency)
+    # a third, so that no inspector need visit an outlet two periods running
+    account("inspector3", "神秘人 王", Role.INSPECTOR, agency=agency)
+    # bank staff's video checks: the operations department's, and each sub-branch's own
+    checkers = [account("checker0", "运营管理部 视频检查", Role.BANK_CHECKER)]
+    for n, sub_branch in enumerate(sub_branches, start=1):
+        checkers.append(
+            account(
+                f"checker{n}",
+                f"{sub_branch.name} 视频检查",
+                Role.BANK_CHECKER,
+                sub_branch=sub_branch,
+            )
+        )
     account("outlet12", f"{outlets[11].name}负责人", Role.OUTLET_MANAGER, outlet=outlets[11])
     account(
         "subbranch3",
@@ -141,9 +165,16 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
         for n, outlet in enumerate(outlets)
     ]
     earlier = [Assignment(period=last, outlet=o, inspector=inspector1) for o in outlets[8:10]]
-    session.add_all([*assignments, *earlier])
+    # this period's video checks: one by head office's checker, one by the sub-branch's
+    own = {c.sub_branch_id: c for c in checkers[1:]}
+    videos = [
+        Assignment(period=period, outlet=o, inspector=checker, kind=AssignmentKind.VIDEO)
+        for o in outlets
+        for checker in (checkers[0], own[o.sub_branch_id])
+    ]
+    session.add_all([*assignments, *earlier, *videos])
     session.flush()
-    _pin_editions(session, last, period, config["CHECKLIST_ORDER"])
+    _pin_editions(session, last, period, config["CHECKLIST_ORDER"], upcoming)
     # last period's two visits were made on the first edition of the standards
     period.is_current, last.is_current = False, True
     done = _submit_examples(session, inspector1, earlier, config)
@@ -164,11 +195,20 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
 EXAMPLE_CHECKS = ("released", "waiting", "returned", "released")
 
 
-def _pin_editions(session: Session, last: Period, current: Period, order: list[str]) -> None:
-    """Last period on the first edition of each checklist, this one on the latest."""
+def _pin_editions(
+    session: Session,
+    last: Period,
+    current: Period,
+    order: list[str],
+    upcoming: Period | None = None,
+) -> None:
+    """Last period on the first edition of each checklist, this one (and the next) on the
+    latest."""
     latest = latest_versions(session, order)
     for n, version in enumerate(latest, start=1):
         current.checklists.append(PeriodChecklist(version=version, position=n))
+        if upcoming is not None:
+            upcoming.checklists.append(PeriodChecklist(version=version, position=n))
         first = history(session, version.code)[0]
         last.checklists.append(PeriodChecklist(version=first, position=n))
     session.flush()

@@ -53,9 +53,7 @@ def test_the_example_inspections_have_a_visit_record_and_an_attestation(app, tmp
             assert inspection.checkin_band == "near"
 
 
-def test_last_period_was_inspected_on_the_first_edition_and_this_one_on_the_latest(
-    app, tmp_path
-):
+def test_last_period_was_inspected_on_the_first_edition_and_this_one_on_the_latest(app, tmp_path):
     from shopper.checklists.service import latest_versions
 
     seed(app, tmp_path)
@@ -98,3 +96,64 @@ def test_seeding_again_places_outlets_that_have_no_location(app, tmp_path):
     seed(app, tmp_path)
     with app.app_context():
         assert None not in db.session.scalars(select(Outlet.latitude)).all()
+
+
+def test_head_office_closes_the_period_proposes_the_next_plan_and_inspectors_see_it(app, tmp_path):
+    """The issue's demo: close 2026Q4, propose 2027Q1 (every outlet under 85 re-inspected,
+    every rule met), open it; the inspectors' phones show their new assignments."""
+    import re
+
+    from shopper.models import Assignment, Period
+    from shopper.periods import plan
+    from tests.conftest import Client
+
+    seed(app, tmp_path)
+    passwords = {
+        user: password for _role, user, password in demo._read_logins(tmp_path / demo.LOGINS_FILE)
+    }
+    assert {"inspector3", "checker0", "checker1", "checker2", "checker3"} <= passwords.keys()
+    with app.app_context():
+        periods = {p.code: p for p in db.session.scalars(select(Period))}
+        current = next(p for p in periods.values() if p.state == "open")
+        upcoming = next(p for p in periods.values() if p.state == "planned")
+        current_id, upcoming_id, upcoming_code = current.id, upcoming.id, upcoming.code
+        videos = db.session.scalar(
+            select(func.count()).where(
+                Assignment.period_id == current_id, Assignment.kind == "video"
+            )
+        )
+        assert videos == 2 * 12
+        under = {
+            outlet_id
+            for outlet_id, score in plan.last_scores(db.session, current).items()
+            if score < 85
+        }
+        assert under  # the demo has an outlet to re-inspect
+
+    def signed_in(username):
+        client = Client(app)
+        assert client.login(username, passwords[username]).status_code == 302
+        return client
+
+    admin = signed_in("admin")
+    assert admin.post(f"/office/periods/{current_id}/close", {"confirm": "y"}).status_code == 302
+    proposed = admin.post(f"/office/periods/{upcoming_id}/plan/propose", {"confirm": "y"})
+    assert proposed.status_code == 302
+    page = admin.get(proposed.headers["Location"]).get_data(as_text=True)
+    assert "Every rule is met" in page and 'class="rule broken"' not in page
+    with app.app_context():
+        rows = db.session.scalars(
+            select(Assignment).where(Assignment.period_id == upcoming_id)
+        ).all()
+        reinspected = {a.outlet_id for a in rows if a.kind == "mystery" and a.reinspection}
+        assert under <= reinspected
+        assert all(r.met for r in plan.check_for(db.session, db.session.get(Period, upcoming_id)))
+        mine = {a.inspector.username for a in rows}
+    assert admin.post(f"/office/periods/{upcoming_id}/open").status_code == 302
+    for username in ("inspector1", "inspector2", "inspector3", "checker0", "checker1"):
+        assert username in mine
+        phone = signed_in(username).get("/inspect/").get_data(as_text=True)
+        assert upcoming_code in phone
+        assert len(re.findall(r'class="card"', phone)) == sum(
+            1 for a in rows if a.inspector.username == username
+        )
