@@ -23,17 +23,18 @@ which is what a page would cost without stored results, with the ratio. Also: on
 export of all answers (h4's `shopper.results.exports.export_xlsx`) in a subprocess, peak RSS
 exporting 10 000 inspections (two periods) and 40 000 (all eight). The query plans relied on
 are printed (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE). The last lines, one per database:
-  programme <sqlite|postgresql>: rankings <ms> ms, weak indicators <ms> ms, plan <s> s, export peak <MB> MB
+  programme <sqlite|postgresql>: rankings <ms> ms, weak indicators <ms> ms, plan <s> s,
+  export peak <MB> MB  (on one line)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -524,13 +525,19 @@ def recomputed_weak(session, period_id: int):
 # ---- timings -----------------------------------------------------------------------------
 
 
-def median_ms(fn, runs: int) -> tuple[float, list[float]]:
+CPU: dict[str, float] = {}  # the last timing's median CPU ms of this process, by label
+
+
+def median_ms(fn, runs: int, label: str = "") -> tuple[float, list[float]]:
+    """Median wall-clock ms of `runs` calls after a warm-up (and the CPU median in CPU)."""
     fn()  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    CPU[label] = statistics.median(cpu)
     return statistics.median(times), times
 
 
@@ -593,11 +600,15 @@ def time_everything(url: str, built: dict, runs: int, size: Size, log) -> dict:
 
         return get
 
-    out["rankings_ms"], out["rankings_runs"] = median_ms(page(f"/office/results/{open_id}/"), runs)
+    out["rankings_ms"], out["rankings_runs"] = median_ms(
+        page(f"/office/results/{open_id}/"), runs, "rankings"
+    )
     size_kb = len(client.get(f"/office/results/{open_id}/").data) // 1024
     out["rankings_kb"] = size_kb
     out["frozen_ms"], _ = median_ms(page(f"/office/results/{closed_id}/"), runs)
-    out["weak_ms"], out["weak_runs"] = median_ms(page(f"/office/results/{open_id}/weak"), runs)
+    out["weak_ms"], out["weak_runs"] = median_ms(
+        page(f"/office/results/{open_id}/weak"), runs, "weak"
+    )
     out["weak_sub_ms"], _ = median_ms(page(f"/office/results/{open_id}/weak?sub_branch=1"), runs)
     out["charts_ms"], _ = median_ms(page(f"/office/results/{open_id}/charts"), runs)
 
@@ -691,7 +702,10 @@ def time_plan(app, next_id: int, log) -> tuple[float, str]:
             proposal = propose_for(s, period, 1, app.config)
             took = time.perf_counter() - t0
             broken = [r.rule for r in proposal.results if not r.met]
-            note = f"h2's propose_for: {proposal.added} visits proposed, broken rules {broken or 'none'}"
+            note = (
+                f"h2's propose_for: {proposal.added} visits proposed,"
+                f" broken rules {broken or 'none'}"
+            )
             s.rollback()
             return took, note
         # no h2 service in this tree: the core's proposer on inputs read here
@@ -734,9 +748,24 @@ def time_plan(app, next_id: int, log) -> tuple[float, str]:
 # ---- the export, in a subprocess ----------------------------------------------------------
 
 
+def _rss_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak() -> None:
+    # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def export_child(url: str, period_ids: list[int]) -> None:
     """Export every answer of the given periods as XLSX (one workbook each, one after the
-    other, into a temporary file); print the process's peak RSS and the rows written."""
+    other, into a temporary file); print the peak RSS (VmHWM, reset once the imports and
+    the connection are made) after each period, and the rows written."""
+    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
     from shopper.config import DEFAULT_BANDS
@@ -744,31 +773,40 @@ def export_child(url: str, period_ids: list[int]) -> None:
     from shopper.models import Period
     from shopper.results import exports
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     engine = make_engine(url)
-    rows = 0
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    _reset_peak()
+    start = _rss_mb("VmRSS")
+    rows, peaks = 0, []
     t0 = time.perf_counter()
+    cpu = time.process_time()
     options = {"lang": "zh_CN", "config": {"SCORE_BANDS": DEFAULT_BANDS}}
     with Session(engine) as s:
         for pid in period_ids:
             with tempfile.TemporaryFile() as out:
                 rows += exports.export_xlsx(s, s.get(Period, pid), "answers", out, options)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            s.expunge_all()
+            peaks.append(round(_rss_mb("VmHWM"), 1))
     print(
         json.dumps(
             {
                 "rows": rows,
                 "seconds": time.perf_counter() - t0,
-                "peak_mb": peak / 1024,
-                "start_mb": before / 1024,
+                "cpu_seconds": time.process_time() - cpu,
+                "peak_mb": _rss_mb("VmHWM"),
+                "start_mb": start,
+                "peaks_after_each_period": peaks,
             }
         )
     )
 
 
-def time_export(url: str, periods: list[int], log) -> dict:
+def time_export(url: str, periods: list[int], sizes: list[int], log) -> dict:
+    """Peak RSS of the answers export, in a fresh subprocess per size (periods exported)."""
     out = {}
-    for label, ids in (("10000", periods[:2]), ("40000", periods)):
+    for count in sizes:
+        ids = periods[:count]
         result = subprocess.run(
             [sys.executable, __file__, "--export-child", url, ",".join(map(str, ids))],
             capture_output=True,
@@ -778,14 +816,14 @@ def time_export(url: str, periods: list[int], log) -> dict:
         )
         if result.returncode != 0:
             log(f"  export failed: {result.stderr[-2000:]}")
-            out[label] = None
             continue
         figures = json.loads(result.stdout.strip().splitlines()[-1])
-        out[label] = figures
+        out[count] = figures
         log(
-            f"  export of {len(ids)} period(s), {figures['rows']} answer rows:"
-            f" {figures['seconds']:.1f} s, peak RSS {figures['peak_mb']:.0f} MB"
-            f" (at start {figures['start_mb']:.0f} MB)"
+            f"  XLSX export of every answer of {len(ids)} period(s), {figures['rows']} rows:"
+            f" {figures['seconds']:.0f} s ({figures['cpu_seconds']:.0f} s CPU), peak RSS"
+            f" {figures['peak_mb']:.0f} MB (RSS before the export {figures['start_mb']:.0f} MB;"
+            f" peak after each period {figures['peaks_after_each_period']})"
         )
     return out
 
@@ -797,16 +835,75 @@ def run(kind: str, args, log) -> str:
     size = Size(args.small)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="programme-"))
     folder.mkdir(parents=True, exist_ok=True)
-    url = fresh_database(kind, args.pg_url, folder)
-    log(f"\n== {kind}: {url.split('@')[-1]}")
-    built = build(url, size, log)
+    if args.reuse:
+        url = reused_database(kind, args.pg_url, folder)
+        log(f"\n== {kind}: {url.split('@')[-1]} (built before, reused)")
+        built = described(url, size)
+    else:
+        url = fresh_database(kind, args.pg_url, folder)
+        log(f"\n== {kind}: {url.split('@')[-1]}")
+        built = build(url, size, log)
     t = built["totals"]
     log(
         f"  built {t['inspections']} inspections, {t['answers']} answers in"
         f" {built['build_s']:.0f} s"
     )
     timed = time_everything(url, built, args.runs, size, log)
-    exported = time_export(url, [p[0] for p in built["periods"][: size.periods]], log)
+    periods = [p[0] for p in built["periods"][: size.periods]]
+    per_period = size.mystery + size.video
+    sizes = sorted({max(1, round(n / per_period)) for n in args.export_at})
+    report_timings(timed, args, log)
+    exported = time_export(url, periods, [n for n in sizes if n <= len(periods)], log)
+    return summarise(kind, timed, exported, per_period, log)
+
+
+def reused_database(kind: str, pg_url: str, folder: Path) -> str:
+    from sqlalchemy.engine import make_url
+
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'programme.sqlite3'}"
+    url = make_url(pg_url).set(drivername="postgresql+psycopg")
+    return url.set(database=f"{url.database}_programme").render_as_string(hide_password=False)
+
+
+def described(url: str, size: Size) -> dict:
+    """What `build` returns, read back from a database it built earlier."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from shopper.auth.models import User
+    from shopper.db import make_engine
+    from shopper.models import Answer, Inspection, Period
+
+    engine = make_engine(url)
+    with Session(engine) as s:
+        rows = [
+            (p.id, p.code, p.starts_on)
+            for p in s.scalars(select(Period).order_by(Period.starts_on))
+        ]
+        totals = {
+            "inspections": s.scalar(select(func.count()).select_from(Inspection)),
+            "answers": s.scalar(select(func.count()).select_from(Answer)),
+        }
+        admin = s.scalar(select(User.id).where(User.username == "admin"))
+    engine.dispose()
+    return {
+        "periods": rows,
+        "open": rows[size.periods - 1][0],
+        "closed": rows[size.periods - 2][0],
+        "next": rows[size.periods][0],
+        "admin": admin,
+        "totals": totals,
+        "build_s": 0.0,
+    }
+
+
+def report_timings(timed: dict, args, log) -> None:
+    log(
+        f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs while timing;"
+        f" CPU of this process: rankings page {CPU.get('rankings', 0):.0f} ms,"
+        f" weak indicators {CPU.get('weak', 0):.0f} ms (PostgreSQL's own CPU not included)"
+    )
     log(
         f"  rankings page (open period, {timed['rankings_kb']} KB): {timed['rankings_ms']:.0f} ms"
         f" median of {args.runs} {[round(x) for x in timed['rankings_runs']]}"
@@ -826,15 +923,21 @@ def run(kind: str, args, log) -> str:
             f" {base:.0f} ms (x{base / stored:.0f}; stored/recomputed = {stored / base:.3f})"
         )
     log(
-        f"  baseline agrees: rankings {timed['baseline_agrees']}, weak indicators {timed['weak_agrees']}"
+        f"  baseline agrees: rankings {timed['baseline_agrees']},"
+        f" weak indicators {timed['weak_agrees']}"
     )
     log(f"  one record() (what a release or revision adds): {timed['record_ms']:.1f} ms")
     log(f"  plan proposal for the next period: {timed['plan_s']:.2f} s ({timed['plan_note']})")
-    peak = exported.get("40000")
+
+
+def summarise(kind: str, timed: dict, exported: dict, per_period: int, log) -> str:
+    peak = exported[max(exported)] if exported else None
     peak_mb = f"{peak['peak_mb']:.0f}" if peak else "n/a"
-    for label, figures in exported.items():
-        if figures:
-            log(f"  export peak RSS at {label} inspections: {figures['peak_mb']:.0f} MB")
+    for count, figures in sorted(exported.items()):
+        log(
+            f"  export peak RSS at {count * per_period} inspections"
+            f" ({figures['rows']} answer rows): {figures['peak_mb']:.0f} MB"
+        )
     ok = timed["rankings_ms"] < TARGET_PAGE_MS and timed["weak_ms"] < TARGET_PAGE_MS
     log(
         f"  targets: pages < {TARGET_PAGE_MS} ms {'met' if ok else 'MISSED'};"
@@ -858,6 +961,16 @@ def main() -> None:
         ),
     )
     parser.add_argument("--keep", help="folder for the SQLite file (default: a temporary one)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the database an earlier run built (--keep)"
+    )
+    parser.add_argument(
+        "--export-at",
+        type=int,
+        nargs="*",
+        default=[10000, 40000],
+        help="numbers of inspections whose answers the export measures (whole periods)",
+    )
     parser.add_argument(
         "--export-child", nargs=2, metavar=("URL", "PERIODS"), help=argparse.SUPPRESS
     )

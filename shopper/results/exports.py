@@ -26,7 +26,6 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -303,7 +302,12 @@ def _rankings(session: Session, period: Period, options: Mapping[str, Any]):
 
     settings = options.get("results_settings")
     if settings is None:
-        settings = results.Settings.from_config(options.get("config") or {})
+        config = options.get("config")
+        if config is None:  # called from a view or a job without options: the app's
+            from flask import current_app
+
+            config = current_app.config
+        settings = results.Settings.from_config(config)
     return results.rankings(session, period, settings)
 
 
@@ -424,17 +428,20 @@ def filename(period: Period, kind: str, fmt: str) -> str:
 # ---- cells -----------------------------------------------------------------------------
 
 
-def _csv_value(value: Any, column: Column) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    text = str(value)
-    if column.text and text.startswith(_FORMULA_START):
-        return "'" + text  # shown as text by Excel, as OWASP advises for CSV injection
-    return text
+def _text_columns(columns: Sequence[Column]) -> tuple[int, ...]:
+    return tuple(n for n, c in enumerate(columns) if c.text)
+
+
+def _csv_row(row: Sequence[Any], text_columns: tuple[int, ...]) -> Sequence[Any]:
+    """The csv module writes None as "", numbers and dates by str() (ISO dates); rows
+    carry flags as 1/0. Only free text is touched: one that Excel would take for a
+    formula gets a leading apostrophe, as OWASP advises against CSV injection."""
+    for n in text_columns:
+        value = row[n]
+        if value and value.startswith(_FORMULA_START):
+            row = list(row)
+            row[n] = "'" + value
+    return row
 
 
 def csv_chunks(
@@ -449,9 +456,9 @@ def csv_chunks(
     yield codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
     buffer.seek(0)
     buffer.truncate()
-    columns = export.columns
+    text_columns = _text_columns(export.columns)
     for row in export.rows(session, period, options or {}):
-        writer.writerow([_csv_value(v, c) for v, c in zip(row, columns, strict=True)])
+        writer.writerow(_csv_row(row, text_columns))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -475,16 +482,17 @@ def write_csv(
     return written
 
 
-def _xlsx_value(value: Any, column: Column, sheet) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(sheet, value)
-        cell.data_type = "s"  # text, never a formula
-        return cell
-    return value
+def _xlsx_row(row: Sequence[Any], text_columns: tuple[int, ...], sheet) -> Sequence[Any]:
+    """openpyxl writes None, numbers (Decimal too) and dates itself, but takes a string
+    starting with "=" for a formula: free text that does is written as a text cell."""
+    for n in text_columns:
+        value = row[n]
+        if value and value.startswith("="):
+            row = list(row)
+            cell = WriteOnlyCell(sheet, value)
+            cell.data_type = "s"
+            row[n] = cell
+    return row
 
 
 def export_xlsx(
@@ -501,6 +509,7 @@ def export_xlsx(
     book = Workbook(write_only=True)
     header = [c.name for c in export.columns]
     columns = export.columns
+    text_columns = _text_columns(columns)
     sheet = book.create_sheet(export.sheet)
     sheet.append(header)
     sheet.freeze_panes = "A2"
@@ -511,7 +520,7 @@ def export_xlsx(
             sheet = book.create_sheet(f"{export.sheet}_{sheets}")
             sheet.append(header)
             in_sheet = 1
-        sheet.append([_xlsx_value(v, c, sheet) for v, c in zip(row, columns, strict=True)])
+        sheet.append(_xlsx_row(row, text_columns, sheet))
         in_sheet += 1
         count += 1
     legend = book.create_sheet("columns")

@@ -317,7 +317,7 @@ def figures(session: Session, period_id: int) -> list[ranking.OutletFigures]:
 # ---- rankings -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: thousands are made per page, and frozen ones cost more
 class OutletRow:
     outlet_id: int
     code: str
@@ -448,8 +448,10 @@ def _ranked(period_id: int, frozen: bool, previous_id: int | None):
 
 
 def _row(r) -> OutletRow:
-    score = _dec(r.score)
-    previous = None if r.previous is None else _dec(r.previous)
+    score = r.score if type(r.score) is Decimal else _dec(r.score)
+    previous = r.previous
+    if previous is not None and type(previous) is not Decimal:
+        previous = _dec(previous)
     return OutletRow(
         r.outlet_id,
         r.code,
@@ -464,7 +466,7 @@ def _row(r) -> OutletRow:
         r.mystery_count,
         r.video_count,
         previous,
-        ranking.change(previous, score),
+        None if previous is None else score - previous,
     )
 
 
@@ -510,70 +512,58 @@ def rankings_page(
     ranked = _ranked(period.id, snapshot is not None, before.id if before else None)
     subs = {s.id: s for s in session.execute(select(SubBranch.id, SubBranch.code, SubBranch.name))}
     whole = per_page is None
+    # one query ranks every outlet (5 000 rows at a bank's size); the lists are cut from it
+    # here, and only the rows shown become OutletRows
+    everyone = session.execute(select(ranked).order_by(ranked.c.rank, ranked.c.code)).all()
 
-    def rows(*where, order=None, limit=None, offset=0):
-        q = select(ranked).where(*where).order_by(*(order or (ranked.c.rank, ranked.c.code)))
-        if limit is not None:
-            q = q.limit(limit).offset(offset)
-        return [_row(r) for r in session.execute(q)]
+    def change_of(r) -> Decimal | None:
+        return None if r.previous is None or r.score is None else r.score - r.previous
 
-    def count(*where) -> int:
-        return session.scalar(select(func.count()).select_from(ranked).where(*where)) or 0
-
-    filters = []
+    chosen = everyone
     if sub_branch_id is not None:
-        filters.append(ranked.c.sub_branch_id == sub_branch_id)
+        chosen = [r for r in chosen if r.sub_branch_id == sub_branch_id]
     if band:
-        filters.append(ranked.c.band == band)
+        chosen = [r for r in chosen if r.band == band]
     if query:
-        like = f"%{query.replace('%', '').replace('_', '')}%"
-        filters.append(or_(ranked.c.code.ilike(like), ranked.c.name.ilike(like)))
-    columns = {
-        "rank": (ranked.c.rank,),
-        "code": (ranked.c.code,),
-        "name": (ranked.c.name,),
-        "sub_branch": (ranked.c.sub_branch_code, ranked.c.rank),
-        "score": (ranked.c.score,),
-        "previous": (ranked.c.previous,),
-        "change": ((ranked.c.score - ranked.c.previous),),
-    }
-    key = columns.get(sort, columns["rank"])
-    order = [
-        (c.desc() if descending else c.asc()).nulls_last()
-        if sort in ("previous", "change")
-        else (c.desc() if descending else c)
-        for c in key
-    ] + [ranked.c.rank, ranked.c.code]
-    if whole:
-        outlets = rows(*filters, order=order)
-        total = len(outlets)
-    else:
+        needle = query.lower()
+        chosen = [r for r in chosen if needle in r.code.lower() or needle in r.name.lower()]
+    if sort != "rank" or descending:
+        keys = {
+            "rank": lambda r: r.rank,
+            "code": lambda r: r.code,
+            "name": lambda r: r.name,
+            "sub_branch": lambda r: (r.sub_branch_code, r.rank),
+            "score": lambda r: r.score,
+            "previous": lambda r: r.previous,
+            "change": change_of,
+        }
+        key = keys.get(sort, keys["rank"])
+        present = [r for r in chosen if key(r) is not None]
+        missing = [r for r in chosen if key(r) is None]  # always last
+        present.sort(key=key, reverse=descending)
+        chosen = present + missing
+    total = len(chosen)
+    if not whole:
         size = max(1, per_page or 200)
-        outlets = rows(*filters, order=order, limit=size, offset=(max(page, 1) - 1) * size)
-        total = count(*filters)
+        start = (max(page, 1) - 1) * size
+        chosen = chosen[start : start + size]
+    outlets = [_row(r) for r in chosen]
 
     top_band = settings.bands[0].code if settings.bands else None
-    recognitions = rows(ranked.c.rank <= settings.recognition_top, ranked.c.band == top_band)
-    failing = [b.code for b in settings.bands if not b.passing]
+    recognitions = [
+        _row(r) for r in everyone if r.rank <= settings.recognition_top and r.band == top_band
+    ]
     deductions, deduction_total = {}, {}
-    for code in failing:
-        if whole:
-            deductions[code] = rows(ranked.c.band == code)
-            deduction_total[code] = len(deductions[code])
-        else:
-            deductions[code] = rows(ranked.c.band == code, limit=listed)
-            deduction_total[code] = count(ranked.c.band == code)
-    change = ranked.c.score - ranked.c.previous
-    if whole:
-        reinspections = rows(ranked.c.reinspection.is_(True))
-        reinspection_total = len(reinspections)
-    else:
-        reinspections = rows(
-            ranked.c.reinspection.is_(True),
-            order=(change.asc().nulls_last(), ranked.c.rank, ranked.c.code),
-            limit=reinspections_listed,
-        )
-        reinspection_total = count(ranked.c.reinspection.is_(True))
+    for code in (b.code for b in settings.bands if not b.passing):
+        in_band = [r for r in everyone if r.band == code]
+        deduction_total[code] = len(in_band)
+        deductions[code] = [_row(r) for r in (in_band if whole else in_band[:listed])]
+    again = [r for r in everyone if r.reinspection]
+    reinspection_total = len(again)
+    if not whole:
+        again.sort(key=lambda r: (change_of(r) is None, change_of(r) or 0, r.rank, r.code))
+        again = again[:reinspections_listed]
+    reinspections = [_row(r) for r in again]
 
     prev_subs = _sub_scores(session, before, settings) if before else {}
     if snapshot is not None:

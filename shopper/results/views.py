@@ -144,6 +144,18 @@ def rankings(period_id: int):
             "page": page,
             "pages": pages,
             "per_page": PER_PAGE,
+            # what a link to another page of the same view keeps
+            "args": {
+                k: v
+                for k, v in {
+                    "sort": sort if sort != "rank" else None,
+                    "desc": "1" if descending else None,
+                    "band": band,
+                    "sub_branch": sub_branch_id,
+                    "q": query or None,
+                }.items()
+                if v is not None
+            },
         },
         bands=[(b.code, band_label(b.code)) for b in settings.bands],
         sub_branches=_sub_branches(),
@@ -334,3 +346,14 @@ def charts_page(period_id: int):
 def trend_text(points) -> str:
     parts = [f"{p.period_code}: {'—' if p.score is None else p.score}" for p in points]
     return "; ".join(parts)
+
+
+@bp.cli.command("rebuild")
+def rebuild_command() -> None:
+    """Recompute every period's stored results (after the bands or the video weight changed;
+    frozen rankings stay as they were)."""
+    import click
+
+    stored = service.rebuild(db.session, settings=_settings())
+    db.session.commit()
+    click.echo(f"{stored} outlet results stored.")

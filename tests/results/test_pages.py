@@ -145,3 +145,20 @@ def test_charts_escape_every_text():
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert "<title>a &amp; b</title>" in svg and "<desc>&lt;desc&gt;</desc>" in svg
     assert "style" not in svg and "href" not in svg  # self-contained: no CSS, no links
+
+
+def test_the_outlet_ranking_pages_and_sorts(login, world, released, monkeypatch):
+    from shopper.results import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    c = login("admin")
+    first = c.get(f"/office/results/{world.period_id}/?sort=score&desc=1").get_data(as_text=True)
+    assert "page 1 of 2" in first
+    assert f"/office/results/{world.period_id}/?page=2&amp;sort=score&amp;desc=1" in first
+    second = c.get(f"/office/results/{world.period_id}/?page=2&sort=score&desc=1")
+    assert second.status_code == 200
+    codes = re.findall(r'<td class="code">(O\d)</td>', second.get_data(as_text=True))
+    assert codes == ["O2"]
+    assert c.get(f"/office/results/{world.period_id}/?page=3").status_code == 404
+    filtered = c.get(f"/office/results/{world.period_id}/?band=severe_fail").get_data(as_text=True)
+    assert re.findall(r'<td class="code">(O\d)</td>', filtered) == ["O2"]
