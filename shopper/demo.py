@@ -139,7 +139,7 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     inspector1 = account("inspector1", "神秘人 张", Role.INSPECTOR, agency=agency)
     inspector2 = account("inspector2", "神秘人 李", Role.INSPECTOR, agency=agency)
     # a third, so that no inspector need visit an outlet two periods running
-    account("inspector3", "神秘人 王", Role.INSPECTOR, agency=agency)
+    inspector3 = account("inspector3", "神秘人 王", Role.INSPECTOR, agency=agency)
     # bank staff's video checks: the operations department's, and each sub-branch's own
     checkers = [account("checker0", "运营管理部 视频检查", Role.BANK_CHECKER)]
     for n, sub_branch in enumerate(sub_branches, start=1):
@@ -161,7 +161,11 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     session.flush()
 
     assignments = [
-        Assignment(period=period, outlet=outlet, inspector=inspector1 if n < 6 else inspector2)
+        Assignment(
+            period=period,
+            outlet=outlet,
+            inspector=inspector1 if n < 4 else inspector3 if n < 8 else inspector2,
+        )
         for n, outlet in enumerate(outlets)
     ]
     earlier = [Assignment(period=last, outlet=o, inspector=inspector1) for o in outlets[8:10]]
