@@ -680,8 +680,8 @@ def main(options) -> int:
                 f"\n  {p.label}: job {p.queue['status']} in {p.queue['seconds']} s, attempt"
                 f" {p.queue['attempt']}"
                 + (
-                    f", worker {p.queue['killed']} killed, the job went on"
-                    f" {p.queue['recovered_after_s']} s later on another"
+                    f"; worker {p.queue['killed']} was killed, and the job was done on another"
+                    f" {p.queue['recovered_after_s']} s later"
                     if p.queue["killed"]
                     else ""
                 )
