@@ -96,9 +96,21 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ledger)
     app.register_blueprint(checklists)
     app.register_blueprint(audit)
+    from shopper.results.views import bp as results  # rankings, weak indicators, charts
+
+    app.register_blueprint(results)
+    from shopper.org.pages import blueprint as organisation  # sub-branches … accounts, import
+
+    app.register_blueprint(organisation())
+    from shopper.results.export_views import bp as exports  # results' exports and report
+
+    app.register_blueprint(exports)
     from shopper import api  # /api/v1 (bearer tokens, OpenAPI) and /office/api-tokens
 
     api.init_app(app)
+    from shopper import jobs  # /office/jobs and `flask jobs` (queue jobs, issue 17)
+
+    jobs.init_app(app)
 
 
 class SessionInterface(SecureCookieSessionInterface):

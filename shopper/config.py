@@ -112,6 +112,17 @@ def _defaults(instance_path: Path) -> dict[str, Any]:
         "S3_CONNECT_TIMEOUT": 5.0,
         "S3_READ_TIMEOUT": 30.0,
         "S3_ATTEMPTS": 3,
+        # ---- results: a video check's share of an outlet's ranking score (0: not counted,
+        # the mystery-shopper visit alone ranks it; see docs/results.md); the top ranks in the
+        # highest band recognised; the bottom sub-branches called to the review meeting
+        "VIDEO_WEIGHT": "0",
+        "RECOGNITION_TOP": 5,
+        "REVIEW_SUB_BRANCHES": 3,
+        # ---- the programme's plan rules (a period's own thresholds override these) ----
+        "COVERAGE_SHARE": "0.60",  # of outlets the agency visits each period
+        "VIDEO_CHECKS_PER_OUTLET": 2,  # by bank checkers, each period
+        "REINSPECTION_BELOW": "85",  # last period's score under this: re-inspected
+        "WORKLOAD_TOLERANCE": 1,  # max − min visits between inspectors of one group
     }
 
 
@@ -180,6 +191,17 @@ def load(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[s
             config[name] = float(env[f"SHOPPER_{name}"])
     if env.get("SHOPPER_S3_ATTEMPTS"):
         config["S3_ATTEMPTS"] = int(env["SHOPPER_S3_ATTEMPTS"])
+    for name in ("COVERAGE_SHARE", "REINSPECTION_BELOW"):  # decimals, kept as text
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = env[f"SHOPPER_{name}"].strip()
+    for name in ("VIDEO_CHECKS_PER_OUTLET", "WORKLOAD_TOLERANCE"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = int(env[f"SHOPPER_{name}"])
+    if env.get("SHOPPER_VIDEO_WEIGHT"):  # a decimal from 0 to 1, kept as text
+        config["VIDEO_WEIGHT"] = env["SHOPPER_VIDEO_WEIGHT"].strip()
+    for name in ("RECOGNITION_TOP", "REVIEW_SUB_BRANCHES"):
+        if env.get(f"SHOPPER_{name}"):
+            config[name] = int(env[f"SHOPPER_{name}"])
     if env.get("SHOPPER_HOLIDAYS"):  # comma-separated ISO dates
         config["HOLIDAYS"] = [d.strip() for d in env["SHOPPER_HOLIDAYS"].split(",") if d.strip()]
     if env.get("SHOPPER_AUTO_RELEASE", "").lower() in ("1", "true", "yes"):
