@@ -12,7 +12,12 @@ phone photos), and the same notice without photos, per candidate CJK font it pri
 Then bulk: BULK notices (a typical one: 6 findings, 3 photos; the templates rendered in this
 process, PDF and signature in workers that each load the signer once) with one process and
 with every core, in notices per second, and the ratio.
-The last line sums it up for the chosen font.  Options: --bulk N, --runs N, --only-bulk.
+The baseline - the renderer, templates and signer as they were before the speed work,
+frozen in bench/baseline/ - renders and signs the same notices with the chosen font in the
+same runs (taking its turn with the fonts), so that the two are measured side by side under
+the same load; with --bulk-baseline its bulk rate too.
+The last line sums it up for the chosen font.  Options: --bulk N, --runs N, --only-bulk,
+--bulk-baseline.
 """
 
 from __future__ import annotations
@@ -36,12 +41,16 @@ if str(ROOT) not in sys.path:
 
 import weasyprint  # noqa: E402
 
+from bench.baseline import document as baseline_document  # noqa: E402
+from bench.baseline import pdf as baseline_pdf  # noqa: E402
+from bench.baseline import signing as baseline_signing  # noqa: E402
 from shopper import create_app, pdf  # noqa: E402
 from shopper.notices import document, pki, signing  # noqa: E402
 from tests.notices import samples  # noqa: E402
 
 FONTS = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Serif CJK SC")
 CHOSEN = "WenQuanYi Micro Hei"  # the font in templates/notices/notice.css
+BASELINE = "baseline"  # bench/baseline/, with the chosen font
 RUNS = 5
 BULK = 200
 TARGET_MS, TARGET_KB, TARGET_SIGNING, TARGET_SPEEDUP = 500, 1024, 10.0, 1.7
@@ -52,7 +61,8 @@ def make_app(instance: Path):
         {
             "TESTING": True,
             "SECRET_KEY": "bench",
-            "DATABASE_URL": "sqlite://",
+            # a file: the in-memory URL's pool takes no pool_timeout (shopper.db passes one)
+            "DATABASE_URL": f"sqlite:///{instance / 'bench.sqlite3'}",
             "STORAGE_DIR": str(instance / "storage"),
             "PKI_DIR": str(instance / "pki"),
         }
@@ -67,57 +77,84 @@ def sign_kwargs(context: dict) -> dict:
     return {"signer_name": context["issuer"], "reason": context["number"], "location": "示范银行"}
 
 
-def render(app, context: dict, font: str) -> pdf.RenderedPdf:
+def render(app, context: dict, font: str, baseline: bool = False):
+    """The notice's PDF with `font`, by today's code or by the baseline's."""
+    if baseline:
+        with app.app_context():
+            html = baseline_document.render_html(context, "zh")
+        return baseline_pdf.render_pdf(html, stylesheets=font_css(font))
     with app.app_context():
         html = document.render_html(context, "zh")
     return pdf.render_pdf(html, stylesheets=font_css(font))
 
 
-def time_fonts(app, signer, context: dict, runs: int) -> dict[str, dict]:
-    """Median wall and CPU times per font, the fonts taking turns (in a rotating order) so
-    that other work on the machine weighs on each alike."""
-    for font in FONTS:  # warm-up: fonts, caches
-        render(app, context, font)
-    timings: dict[str, dict[str, list[float]]] = {
-        font: {"render": [], "sign": [], "cpu": [], "sign_cpu": []} for font in FONTS
+def sign(rendered, signer, context: dict, baseline: bool = False) -> bytes:
+    sign_pdf = baseline_signing.sign_pdf if baseline else signing.sign_pdf
+    return sign_pdf(rendered.data, signer, field_box=rendered.signature_box, **sign_kwargs(context))
+
+
+def clear_thumbnails() -> None:
+    """Each notice brings its own photos: no thumbnail is kept from the one before."""
+    pdf.thumbnail_uri.cache_clear()
+    baseline_pdf.thumbnail_uri.cache_clear()
+
+
+def cases() -> list[tuple[str, bool]]:
+    """(font, baseline?) of every timed row: today's code per font, the baseline's."""
+    return [(font, False) for font in FONTS] + [(CHOSEN, True)]
+
+
+def row_name(font: str, baseline: bool) -> str:
+    return f"{BASELINE} ({font.split()[-2]} {font.split()[-1]})" if baseline else font
+
+
+def time_fonts(app, signer, context: dict, runs: int) -> dict[tuple[str, bool], dict]:
+    """Median wall and CPU times per font and for the baseline, the rows taking turns (in a
+    rotating order) so that other work on the machine weighs on each alike."""
+    rows_cases = cases()
+    for font, baseline in rows_cases:  # warm-up: fonts, caches
+        render(app, context, font, baseline)
+    timings: dict[tuple[str, bool], dict[str, list[float]]] = {
+        case: {"render": [], "sign": [], "cpu": [], "sign_cpu": []} for case in rows_cases
     }
-    sizes: dict[str, int] = {}
+    sizes: dict[tuple[str, bool], int] = {}
     for run in range(runs):
-        for font in FONTS[run % len(FONTS) :] + FONTS[: run % len(FONTS)]:
-            pdf.thumbnail_uri.cache_clear()  # each notice brings its own photos
+        turn = run % len(rows_cases)
+        for case in rows_cases[turn:] + rows_cases[:turn]:
+            font, baseline = case
+            clear_thumbnails()
             gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
-            rendered = render(app, context, font)
+            rendered = render(app, context, font, baseline)
             wall_1, cpu_1 = time.perf_counter(), time.process_time()
-            signed = signing.sign_pdf(
-                rendered.data, signer, field_box=rendered.signature_box, **sign_kwargs(context)
-            )
+            signed = sign(rendered, signer, context, baseline)
             wall_2, cpu_2 = time.perf_counter(), time.process_time()
-            timings[font]["render"].append(wall_1 - wall)
-            timings[font]["sign"].append(wall_2 - wall_1)
-            timings[font]["cpu"].append(cpu_2 - cpu)
-            timings[font]["sign_cpu"].append(cpu_2 - cpu_1)
-            sizes[font] = len(signed)
+            timings[case]["render"].append(wall_1 - wall)
+            timings[case]["sign"].append(wall_2 - wall_1)
+            timings[case]["cpu"].append(cpu_2 - cpu)
+            timings[case]["sign_cpu"].append(cpu_2 - cpu_1)
+            sizes[case] = len(signed)
     rows = {}
-    for font, t in timings.items():
+    for case, t in timings.items():
         render_ms = statistics.median(t["render"]) * 1000
         sign_ms = statistics.median(t["sign"]) * 1000
         cpu_ms = statistics.median(t["cpu"]) * 1000
-        rows[font] = {
+        rows[case] = {
             "render_ms": render_ms,
             "sign_ms": sign_ms,
             "total_ms": render_ms + sign_ms,
             "cpu_ms": cpu_ms,
             "signing_pct": 100 * sign_ms / (render_ms + sign_ms),
             "signing_cpu_pct": 100 * statistics.median(t["sign_cpu"]) * 1000 / cpu_ms,
-            "kb": sizes[font] / 1024,
+            "kb": sizes[case] / 1024,
         }
     return rows
 
 
-def peak_rss_mb(font: str, photos: int, instance: Path) -> float:
+def peak_rss_mb(font: str, photos: int, instance: Path, baseline: bool = False) -> float:
     result = subprocess.run(
-        [sys.executable, __file__, "--peak-rss", font, str(photos), str(instance)],
+        [sys.executable, __file__, "--peak-rss", font, str(photos), str(instance)]
+        + (["--baseline-rss"] if baseline else []),
         check=True,
         capture_output=True,
         text=True,
@@ -125,22 +162,16 @@ def peak_rss_mb(font: str, photos: int, instance: Path) -> float:
     return float(json.loads(result.stdout.strip().splitlines()[-1])["mb"])
 
 
-def _child_peak_rss(font: str, photos: int, instance: str) -> None:
+def _child_peak_rss(font: str, photos: int, instance: str, baseline: bool = False) -> None:
     app = make_app(Path(instance))
     signer = pki.load_signer(Path(instance) / "pki")
     warm_up = samples.outlet_notice(findings=2, photos=1)
     context = samples.outlet_notice(findings=20, photos=photos)
-    rendered = render(app, warm_up, font)
-    signing.sign_pdf(
-        rendered.data, signer, field_box=rendered.signature_box, **sign_kwargs(warm_up)
-    )
+    sign(render(app, warm_up, font, baseline), signer, warm_up, baseline)
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
     before = _status_kib("VmRSS")
-    rendered = render(app, context, font)
-    signing.sign_pdf(
-        rendered.data, signer, field_box=rendered.signature_box, **sign_kwargs(context)
-    )
+    sign(render(app, context, font, baseline), signer, context, baseline)
     print(json.dumps({"mb": (_status_kib("VmHWM") - before) / 1024}))
 
 
@@ -161,47 +192,47 @@ def bulk_contexts(count: int) -> list[dict]:
     return contexts
 
 
-def _html(app, context: dict) -> str:
-    pdf.thumbnail_uri.cache_clear()  # each notice brings its own photos
+def _html(app, context: dict, baseline: bool = False) -> str:
+    clear_thumbnails()
     with app.app_context():
-        return document.render_html(context, "zh")
+        return (baseline_document if baseline else document).render_html(context, "zh")
 
 
-def bulk(app, signer_args: tuple, count: int, rounds: int = 4) -> dict:
+def _baseline_pdf_and_sign(html: str, signer_args: tuple, kwargs: dict) -> bytes:
+    """The baseline's signing.pdf_and_sign_from_html (a worker loads the signer once)."""
+    return baseline_signing.pdf_and_sign_from_html(html, signer_args, kwargs)
+
+
+def bulk(app, signer_args: tuple, count: int, rounds: int = 4, baseline: bool = False) -> dict:
     """Notices per second: templates here, PDF and signature in this process or in a pool
     of one worker per core, each submitted as soon as its HTML is ready. The two take turns
     in `rounds` rounds, so that other work on the machine weighs on both alike."""
     contexts = bulk_contexts(count)
     workers = os.cpu_count() or 1
+    work = _baseline_pdf_and_sign if baseline else signing.pdf_and_sign_from_html
     one_s = all_s = 0.0
     with concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("fork")
     ) as pool:
-        warm_up = _html(app, contexts[0])  # each worker loads the signer and the fonts once
+        warm_up = _html(app, contexts[0], baseline)  # each worker: the signer, fonts once
         list(
             pool.map(
-                signing.pdf_and_sign_from_html,
+                work,
                 [warm_up] * workers,
                 [signer_args] * workers,
                 [sign_kwargs(contexts[0])] * workers,
             )
         )
-        signing.pdf_and_sign_from_html(warm_up, signer_args, sign_kwargs(contexts[0]))
+        work(warm_up, signer_args, sign_kwargs(contexts[0]))
         for round_ in range(rounds):
             part = contexts[round_::rounds]
             start = time.perf_counter()
             for context in part:
-                html = _html(app, context)
-                signing.pdf_and_sign_from_html(html, signer_args, sign_kwargs(context))
+                work(_html(app, context, baseline), signer_args, sign_kwargs(context))
             one_s += time.perf_counter() - start
             start = time.perf_counter()
             futures = [
-                pool.submit(
-                    signing.pdf_and_sign_from_html,
-                    _html(app, context),
-                    signer_args,
-                    sign_kwargs(context),
-                )
+                pool.submit(work, _html(app, context, baseline), signer_args, sign_kwargs(context))
                 for context in part
             ]
             results = [future.result() for future in futures]
@@ -215,58 +246,75 @@ def bulk(app, signer_args: tuple, count: int, rounds: int = 4) -> dict:
     }
 
 
-def main(runs: int, bulk_count: int, only_bulk: bool = False) -> None:
+def print_row(name: str, row: dict) -> None:
+    print(
+        f"  {name:<22}{row['render_ms']:>6.0f} ms{row['sign_ms']:>5.0f} ms"
+        f"{row['total_ms']:>6.0f} ms{row['cpu_ms']:>6.0f} ms"
+        f"{row['signing_pct']:>8.1f}%{row['peak_mb']:>7.0f} MB{row['kb']:>6.0f} KB"
+    )
+
+
+def main(runs: int, bulk_count: int, only_bulk: bool = False, bulk_baseline: bool = False):
     print(
         f"Notice benchmark - Python {sys.version.split()[0]}, WeasyPrint "
         f"{weasyprint.__version__}, {os.cpu_count()} CPUs, median of {runs} runs"
+        f" (load average {os.getloadavg()[0]:.1f} before)"
     )
     with tempfile.TemporaryDirectory() as folder:
         instance = Path(folder)
         pki.ensure_pki(instance / "pki", "示范银行")
         app = make_app(instance)
         signer = pki.signer_for(str(instance / "pki"))
-        cases = (
+        notices = (
             ("20 findings, 10 photos", samples.outlet_notice(findings=20, photos=10), 10),
             ("20 findings, no photos", samples.outlet_notice(findings=20, photos=0), 0),
         )
         if only_bulk:
-            cases = ()
-        figures: dict[tuple[str, str], dict] = {}
-        for label, context, photos in cases:
+            notices = ()
+        figures: dict[tuple[str, str, bool], dict] = {}
+        for label, context, photos in notices:
             print(f"\nOutlet notice, {label}:")
             print(
                 f"  {'font':<22}{'render':>9}{'sign':>8}{'total':>9}{'CPU':>9}{'signing':>9}"
                 f"{'peak RSS':>10}{'PDF':>9}"
             )
             rows = time_fonts(app, signer, context, runs)
-            for font in FONTS:
-                row = rows[font]
-                row["peak_mb"] = peak_rss_mb(font, photos, instance)
-                figures[(label, font)] = row
-                print(
-                    f"  {font:<22}{row['render_ms']:>6.0f} ms{row['sign_ms']:>5.0f} ms"
-                    f"{row['total_ms']:>6.0f} ms{row['cpu_ms']:>6.0f} ms"
-                    f"{row['signing_pct']:>8.1f}%{row['peak_mb']:>7.0f} MB{row['kb']:>6.0f} KB"
-                )
-        if cases:
+            for font, baseline in cases():
+                row = rows[(font, baseline)]
+                row["peak_mb"] = peak_rss_mb(font, photos, instance, baseline)
+                figures[(label, font, baseline)] = row
+                print_row(row_name(font, baseline), row)
+            today, before = rows[(CHOSEN, False)], rows[(CHOSEN, True)]
+            print(
+                f"  {CHOSEN} today vs {BASELINE}: wall"
+                f" x{today['total_ms'] / before['total_ms']:.2f},"
+                f" CPU x{today['cpu_ms'] / before['cpu_ms']:.2f}"
+            )
+        if notices:
             print(
                 "\n  render, sign, total: median wall time; CPU: median CPU time of render + sign"
                 " (less sensitive to other work on the machine);\n  signing: its share of the"
                 " wall time; peak RSS: VmHWM growth over one render and sign in a fresh process,"
-                " after a warm-up notice"
+                f" after a warm-up notice;\n  {BASELINE}: bench/baseline/, the code before the"
+                " speed work, in the same runs"
             )
-        print(
-            f"\nBulk: {bulk_count} notices of 6 findings and 3 photos"
-            f" (load average {os.getloadavg()[0]:.1f} before)"
-        )
-        result = bulk(app, (str(instance / "pki"), None, None), bulk_count)
-        print(f"  1 process:   {result['one_rate']:.2f} notices/s")
-        print(f"  {result['workers']} processes: {result['all_rate']:.2f} notices/s")
-        print(f"  speed-up {result['speedup']:.2f}x (target >= {TARGET_SPEEDUP})")
+        signer_args = (str(instance / "pki"), None, None)
+        results = {}
+        for baseline in (False, True) if bulk_baseline else (False,):
+            print(
+                f"\nBulk{' (' + BASELINE + ')' if baseline else ''}: {bulk_count} notices of 6"
+                f" findings and 3 photos (load average {os.getloadavg()[0]:.1f} before)"
+            )
+            result = results[baseline] = bulk(app, signer_args, bulk_count, baseline=baseline)
+            print(f"  1 process:   {result['one_rate']:.2f} notices/s")
+            print(f"  {result['workers']} processes: {result['all_rate']:.2f} notices/s")
+            print(f"  speed-up {result['speedup']:.2f}x (target >= {TARGET_SPEEDUP})")
+        result = results[False]
 
     if only_bulk:
         return
-    chosen = figures[(cases[0][0], CHOSEN)]
+    chosen = figures[(notices[0][0], CHOSEN, False)]
+    before = figures[(notices[0][0], CHOSEN, True)]
     print(f"\nChosen font {CHOSEN}, 20 findings and 10 photos:")
     for what, value, target, ok in (
         (
@@ -297,6 +345,10 @@ def main(runs: int, bulk_count: int, only_bulk: bool = False) -> None:
     ):
         print(f"  {what}: {value} (target {target})  {'ok' if ok else 'MISSED'}")
     print(
+        f"{BASELINE}: render+sign {before['total_ms']:.0f} ms (CPU {before['cpu_ms']:.0f} ms),"
+        f" {before['kb']:.0f} KB, signing {before['signing_pct']:.1f}%"
+    )
+    print(
         f"notice: render+sign {chosen['total_ms']:.0f} ms, {chosen['kb']:.0f} KB, "
         f"signing {chosen['signing_pct']:.1f}%, bulk speed-up {result['speedup']:.2f}x"
     )
@@ -307,12 +359,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--peak-rss", nargs=3, metavar=("FONT", "PHOTOS", "INSTANCE"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--baseline-rss", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bulk", type=int, default=BULK, help="notices in the bulk run")
     parser.add_argument("--runs", type=int, default=RUNS, help="timed runs per font")
     parser.add_argument("--only-bulk", action="store_true", help="only the bulk figures")
+    parser.add_argument("--bulk-baseline", action="store_true", help="the baseline's bulk rate too")
     arguments = parser.parse_args()
     if arguments.peak_rss:
         font, photos, instance = arguments.peak_rss
-        _child_peak_rss(font, int(photos), instance)
+        _child_peak_rss(font, int(photos), instance, arguments.baseline_rss)
     else:
-        main(arguments.runs, arguments.bulk, arguments.only_bulk)
+        main(arguments.runs, arguments.bulk, arguments.only_bulk, arguments.bulk_baseline)
