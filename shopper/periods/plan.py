@@ -207,7 +207,7 @@ def _last_agency_inspectors(session: Session, period: Period | None) -> dict[int
         )
         .order_by(inspected, Assignment.id)  # an inspected one beats one only assigned
     )
-    return dict(rows.tuples().all())
+    return {outlet_id: inspector_id for outlet_id, inspector_id in rows}
 
 
 def _visited_this_year(session: Session, period: Period) -> dict[int, set[str]]:
@@ -383,15 +383,19 @@ def propose_for(
         given.outlets, given.inspectors, given.history, given.rules, seed=seed
     )
     added = _around(kept, proposed, given)
-    removed = session.execute(
-        delete(Assignment)
-        .where(
-            Assignment.period_id == period.id,
-            ~exists().where(Inspection.assignment_id == Assignment.id),
+    removed = (
+        session.execute(
+            delete(Assignment)
+            .where(
+                Assignment.period_id == period.id,
+                ~exists().where(Inspection.assignment_id == Assignment.id),
+            )
+            .returning(Assignment.id)
+            .execution_options(synchronize_session=False)
         )
-        .returning(Assignment.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for assignment_id in removed:  # what the session held of them is gone
         loaded = session.identity_map.get(identity_key(Assignment, assignment_id))
         if loaded is not None:

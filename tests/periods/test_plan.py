@@ -65,7 +65,7 @@ def head_office_checker(session) -> User:
 
 
 def by_code(session) -> dict[str, int]:
-    return dict(session.execute(select(Outlet.code, Outlet.id)).tuples().all())
+    return {code: id for code, id in session.execute(select(Outlet.code, Outlet.id))}
 
 
 # --- what the rules are given --------------------------------------------------------------
@@ -198,16 +198,12 @@ def test_a_proposal_replaces_the_unstarted_assignments_and_meets_every_rule(sess
     # the same seed makes the same plan
     first = sorted((a.outlet_id, a.inspector_id, a.kind, a.seq) for a in rows)
     plan.propose_for(session, q1, seed=3, config=CONFIG)
-    again = (
-        session.execute(
-            select(
-                Assignment.outlet_id, Assignment.inspector_id, Assignment.kind, Assignment.seq
-            ).where(Assignment.period_id == q1.id)
-        )
-        .tuples()
-        .all()
+    again = session.execute(
+        select(
+            Assignment.outlet_id, Assignment.inspector_id, Assignment.kind, Assignment.seq
+        ).where(Assignment.period_id == q1.id)
     )
-    assert sorted(again) == first
+    assert sorted(tuple(row) for row in again) == first
 
 
 def test_a_proposal_keeps_started_assignments_and_counts_them(world, login, app):
