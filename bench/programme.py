@@ -576,7 +576,6 @@ def time_everything(url: str, built: dict, runs: int, size: Size, log) -> dict:
     from shopper.extensions import db
     from shopper.models import Inspection, Period
     from shopper.results import service as results
-    from shopper.results.models import ItemResult, OutletResult
 
     folder = Path(tempfile.mkdtemp(prefix="programme-app-"))
     app = create_app(
@@ -644,11 +643,21 @@ def time_everything(url: str, built: dict, runs: int, size: Size, log) -> dict:
         out["record_ms"], _ = median_ms(record_once, runs)
 
         log("  query plans relied on:")
+        previous = results.previous_period(s, period)
+        ranked = results._ranked(open_id, False, previous.id if previous else None)
         explain(
             s,
             dialect,
-            select(OutletResult).where(OutletResult.period_id == open_id),
-            "rankings: the period's stored outlet figures (outlet_results, primary key)",
+            select(ranked).order_by(ranked.c.rank, ranked.c.code),
+            "rankings: RANK() over the period's stored outlet results, last period's beside",
+            log,
+        )
+        frozen = results._ranked(closed_id, True, None)
+        explain(
+            s,
+            dialect,
+            select(frozen).order_by(frozen.c.rank, frozen.c.code),
+            "rankings of a closed period: its frozen ranks",
             log,
         )
         explain(
@@ -680,7 +689,6 @@ def time_everything(url: str, built: dict, runs: int, size: Size, log) -> dict:
             log,
         )
         s.rollback()
-        del ItemResult
 
     out["plan_s"], out["plan_note"] = time_plan(app, built["next"], log)
     return out

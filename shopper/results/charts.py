@@ -73,7 +73,7 @@ def bars(
     desc: str,
     unit: str = "",
     maximum: float | None = None,
-    width: int = 480,
+    width: int = 420,
 ) -> str:
     """Horizontal bars, one per row, label above its bar: stays readable at phone width."""
     top = max((r.value for r in rows), default=0)
@@ -84,14 +84,14 @@ def bars(
     y = 8
     for r in rows:
         y += 14
-        body.append(_text(left, y, r.label, 13))
+        body.append(_text(left, y, r.label, 14))
         length = 0 if scale_max <= 0 else max(0.0, min(1.0, r.value / scale_max)) * usable
         body.append(
             f'<rect x="{left}" y="{y + 4}" width="{_num(max(length, 1))}" height="12" '
             f'fill="{_e(r.colour)}"/>'
         )
         label = f"{_num(r.value)}{unit}" + (f"  {r.note}" if r.note else "")
-        body.append(_text(left + length + 6, y + 15, label, 12, fill=MUTED))
+        body.append(_text(left + length + 6, y + 15, label, 13, fill=MUTED))
         y += row_h - 14
     if not rows:
         y += 20
@@ -105,8 +105,8 @@ def histogram(
     *,
     title: str,
     desc: str,
-    width: int = 480,
-    height: int = 240,
+    width: int = 400,
+    height: int = 230,
 ) -> str:
     """Vertical bars of counts per score bin, coloured by the band of the bin's low edge."""
     left, bottom, top = 36, 34, 16
@@ -120,7 +120,7 @@ def histogram(
     ]
     for tick in (0, peak):
         y = height - bottom - plot_h * tick / peak
-        body.append(_text(left - 4, y + 4, tick, 11, fill=MUTED, text_anchor="end"))
+        body.append(_text(left - 4, y + 4, tick, 12, fill=MUTED, text_anchor="end"))
     for n_, (low, high, count) in enumerate(bins):
         x = left + n_ * slot
         h = plot_h * count / peak
@@ -136,7 +136,7 @@ def histogram(
         if n_ == 0 and high is not None:
             label = f"<{high:.0f}"
         body.append(
-            _text(x + slot / 2, height - bottom + 15, label, 11, fill=MUTED, text_anchor="middle")
+            _text(x + slot / 2, height - bottom + 16, label, 12, fill=MUTED, text_anchor="middle")
         )
     return _svg(width, height, title, desc, body)
 
@@ -147,8 +147,8 @@ def trend(
     *,
     title: str,
     desc: str,
-    width: int = 480,
-    height: int = 240,
+    width: int = 400,
+    height: int = 230,
 ) -> str:
     """A score line across periods (gaps where there is none), band thresholds dashed."""
     left, right, bottom, top = 36, 12, 40, 14
@@ -190,13 +190,13 @@ def trend(
         segment.append(f"{_num(x_of(i))},{_num(y_of(float(value)))}")
     if len(segment) > 1:
         body.append(_polyline(segment))
-    step = max(1, (n + 7) // 8)  # at most eight period labels, so they never overlap
+    step = max(1, (n + 5) // 6)  # at most six period labels, so they never overlap
     for i, (label, value, band) in enumerate(points):
         x = x_of(i)
         if value is not None:
             y = y_of(float(value))
             body.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="4" fill="{band_colour(band)}"/>')
-            body.append(_text(x, y - 8, f"{value}", 11, text_anchor="middle"))
+            body.append(_text(x, y - 8, f"{value}", 12, text_anchor="middle"))
         if i % step == 0:
             body.append(_text(x, height - bottom + 16, label, 11, fill=MUTED, text_anchor="middle"))
     return _svg(width, height, title, desc, body)
