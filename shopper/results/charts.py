@@ -37,6 +37,19 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def fit(text: str, size: int, width: float) -> str:
+    """`text` cut (with an ellipsis) to about `width` units at font `size`: wide (CJK)
+    characters count as one em, others as about half of one."""
+    used, out = 0.0, []
+    for ch in text:
+        w = size if ord(ch) > 0x2E7F else size * 0.55
+        if used + w > width:
+            return "".join(out).rstrip() + "…"
+        used += w
+        out.append(ch)
+    return text
+
+
 def _svg(width: int, height: int, title: str, desc: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -84,7 +97,7 @@ def bars(
     y = 8
     for r in rows:
         y += 14
-        body.append(_text(left, y, r.label, 14))
+        body.append(_text(left, y, fit(r.label, 14, width - left - right), 14))
         length = 0 if scale_max <= 0 else max(0.0, min(1.0, r.value / scale_max)) * usable
         body.append(
             f'<rect x="{left}" y="{y + 4}" width="{_num(max(length, 1))}" height="12" '
@@ -222,7 +235,7 @@ def weak_chart(rows: Sequence[Any], *, title: str, desc: str, limit: int = 12) -
     return bars(
         [
             Bar(
-                f"{r.item} {r.text}"[:48],
+                f"{r.item} {r.text}",
                 float(r.rate),
                 "#b42318" if r.rate >= 20 else "#a14a00" if r.rate >= 10 else "#596273",
                 f"{r.failed}/{r.applied}",
