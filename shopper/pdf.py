@@ -44,9 +44,12 @@ SIGNATURE_ANCHOR_END = "signature-field-end"
 THUMBNAIL_SIDE = 500
 THUMBNAIL_QUALITY = 75
 _CSS_PX_TO_PT = 0.75
-# A <style data-shared> block (our templates' own CSS, never user text: Jinja escapes that)
-# is taken out of the HTML and applied as a stylesheet parsed once per process and thread.
-_SHARED_STYLE = re.compile(r"<style data-shared>(.*?)</style>", re.S)
+# A style element marked data-shared (our templates' own CSS, never user text: Jinja escapes
+# that) is taken out of the HTML and applied as a stylesheet parsed once per process and
+# thread. The style elements are matched one after the other from their opening tags, so
+# that the words of such a tag inside another one's CSS (a comment) are not taken for one.
+_STYLE = re.compile(r"<style(\s[^>]*)?>(.*?)</style\s*>", re.S | re.I)
+_SHARED = re.compile(r"\sdata-shared(\s|=|$)", re.I)
 _STYLESHEETS_CACHED = 16
 # A document with @font-face adds its fonts to the font configuration: it gets a fresh one
 # (and its stylesheets are parsed for it alone), so that it cannot change the fonts of the
@@ -104,16 +107,15 @@ def render_pdf(
     """The PDF of `html`, its page count and the reserved signature box (if it has one).
 
     `stylesheets` are extra CSS texts applied after the document's own (the benchmark
-    swaps fonts with them). A `<style data-shared>` block of the document is applied the
+    swaps fonts with them). A `<style data-shared>` element of the document is applied the
     same way, before them: both are parsed once per process and thread, and both count
     as user stylesheets (above the browser's defaults, below any other <style> of the
     document). Resources other than data: URIs are dropped, with a warning.
     """
     fetcher = DataOnlyFetcher()
     own_fonts = _FONT_FACE.search(html) or any(_FONT_FACE.search(css) for css in stylesheets)
-    shared = _SHARED_STYLE.findall(html)
-    if shared:
-        html = _SHARED_STYLE.sub("", html)
+    shared: list[str] = []
+    html = _STYLE.sub(lambda match: _take_shared(match, shared), html)
     if own_fonts:
         font_config = FontConfiguration()
         sheets = [
@@ -129,6 +131,15 @@ def render_pdf(
     signature_box = _signature_box(document)
     data = document.write_pdf()
     return RenderedPdf(data=data, pages=len(document.pages), signature_box=signature_box)
+
+
+def _take_shared(match: re.Match, shared: list[str]) -> str:
+    """A style element's CSS appended to `shared` (and the element dropped) if it is marked
+    data-shared; any other element as it was."""
+    if not _SHARED.search(match.group(1) or ""):
+        return match.group(0)
+    shared.append(match.group(2))
+    return ""
 
 
 def _font_config() -> FontConfiguration:

@@ -235,3 +235,11 @@ def test_a_document_with_its_own_fonts_does_not_share_the_font_configuration():
     assert pdf.render_pdf(html).data.startswith(b"%PDF-")
     assert pdf._font_config() is shared
     assert shared._folder is None  # WeasyPrint's folder of added fonts: none added here
+
+
+def test_the_words_of_a_shared_style_tag_inside_css_are_not_taken_for_one(tmp_path):
+    html = (
+        "<!doctype html><html><head><style>/* see <style data-shared> */ p { color: red }"
+        "</style></head><body><p>Still here</p></body></html>"
+    )
+    assert "Still here" in pdftotext(pdf.render_pdf(html).data, tmp_path)
