@@ -148,14 +148,16 @@ def sub_branch_scores(
 def bottom(ranked: Sequence[Ranked[K]], count: int = 3) -> list[Ranked[K]]:
     """The last `count` of a ranking, and every entry tied with the last of them: a tie at
     the boundary brings all who share that rank (so four may be called when two share third
-    from the bottom). Worst last, as in the ranking."""
-    if count <= 0 or not ranked:
+    from the bottom). Whoever ranks first is never called in: with three or fewer ranked,
+    the bottom is everyone below the first (one ranked alone, or all tied, is no bottom).
+    Worst last, as in the ranking."""
+    below_first = sorted((r for r in ranked if r.rank > 1), key=lambda r: r.rank)
+    if count <= 0 or not below_first:
         return []
-    ordered = sorted(ranked, key=lambda r: r.rank)
-    if len(ordered) <= count:
-        return list(ordered)
-    boundary = ordered[len(ordered) - count].rank
-    return [r for r in ordered if r.rank >= boundary]
+    if len(below_first) <= count:
+        return below_first
+    boundary = below_first[len(below_first) - count].rank
+    return [r for r in below_first if r.rank >= boundary]
 
 
 def recognitions(

@@ -132,8 +132,11 @@ def test_bottom_three_brings_everyone_tied_at_the_boundary():
     assert [x.key for x in ranking.bottom(ranked)] == ["c", "d", "e", "f"]
 
 
-def test_bottom_three_of_fewer_is_all_of_them():
-    assert len(ranking.bottom([r("a", 1), r("b", 2)])) == 2
+def test_bottom_three_of_fewer_is_everyone_below_the_first():
+    assert [x.key for x in ranking.bottom([r("a", 1), r("b", 2), r("c", 3)])] == ["b", "c"]
+    assert [x.key for x in ranking.bottom([r("a", 1), r("b", 2)])] == ["b"]
+    assert ranking.bottom([r("a", 1)]) == []  # one sub-branch ranked alone is not "the bottom"
+    assert ranking.bottom([r("a", 1), r("b", 1)]) == []  # nor are all of them, tied
     assert ranking.bottom([]) == []
 
 
@@ -142,7 +145,9 @@ def test_bottom_is_at_least_three_and_closed_under_ties(values):
     entries = [scored(n, 80 + v) for n, v in enumerate(values)]
     ranked = ranking.rank(entries, BANDS)
     chosen = ranking.bottom(ranked)
-    assert len(chosen) == min(3, len(ranked)) or len(chosen) > 3
+    below_first = [x for x in ranked if x.rank > 1]
+    assert all(x.rank > 1 for x in chosen)  # the first is never called in
+    assert len(chosen) == min(3, len(below_first)) or len(chosen) > 3
     picked = {x.rank for x in chosen}
     # every entry that shares a chosen rank is chosen; nobody better than a non-chosen one
     assert all(x in chosen for x in ranked if x.rank in picked)
