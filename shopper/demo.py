@@ -38,6 +38,7 @@ from shopper.periods.models import (
     PeriodState,
 )
 from shopper.photos import service as photos
+from shopper.results import service as results
 
 SUB_BRANCHES = [
     ("SB01", "城东支行", ["解放路", "人民广场", "东湖", "新城"]),
@@ -184,7 +185,8 @@ def seed(session: Session, instance: Path, config: dict[str, Any]) -> list[tuple
     done = _submit_examples(session, inspector1, earlier, config)
     _check_examples(session, admin, done, config, ("released", "released"))
     period.is_current, last.is_current = True, False
-    last.state = PeriodState.CLOSED
+    last.state = PeriodState.CLOSED  # closed as head office closes one: its results frozen
+    results.freeze(session, last, results.Settings.from_config(config))
     examples = _submit_examples(session, inspector2, assignments[8:], config)
     _check_examples(session, admin, examples, config, EXAMPLE_CHECKS)
 
