@@ -66,7 +66,7 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """The jobs page and the `jobs` commands; the shipped jobs registered."""
-    from shopper.jobs import cli, tasks, views  # noqa: F401 - tasks registers the jobs
+    from shopper.jobs import cli, results_tasks, tasks, views  # noqa: F401 - registers the jobs
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.jobs_group)

@@ -1,16 +1,27 @@
 """Head office's jobs page: start a period's notices, overdue reminders or the sweep, and
-watch a queued job's progress (its page polls /office/jobs/<id>/progress)."""
+watch a queued job's progress (its page polls /office/jobs/<id>/progress). The exports page
+starts the period report and a period's XLSX exports here (with a queue only); a finished
+export is downloaded from /office/jobs/<id>/download."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField
+from wtforms import IntegerField, StringField
 from wtforms.validators import Optional
 
 from shopper.auth.access import allow
@@ -18,7 +29,7 @@ from shopper.auth.models import Role
 from shopper.errors import REFUSALS
 from shopper.extensions import db
 from shopper.forms import require_valid
-from shopper.jobs import queue, tasks
+from shopper.jobs import queue, results_tasks, tasks
 from shopper.periods.models import Period
 from shopper.refusals import Refused
 
@@ -26,6 +37,11 @@ bp = Blueprint("jobs", __name__, url_prefix="/office/jobs")
 head_office = allow(Role.ADMIN)
 
 REFUSALS["job_period_required"] = _l("Choose the period whose notices to issue.")
+REFUSALS["job_results_period_required"] = _l("Choose the period to report on or export.")
+REFUSALS["job_export_kind_unknown"] = _l("Choose one of the period's exports.")
+REFUSALS["job_no_file"] = _l(
+    "This job has no file to download: it is not an export, or not done yet."
+)
 
 
 class ActionForm(FlaskForm):
@@ -34,6 +50,25 @@ class ActionForm(FlaskForm):
 
 class IssueNoticesForm(FlaskForm):
     period = IntegerField(validators=[Optional()])
+
+
+class ResultsJobForm(FlaskForm):
+    """The period report or an XLSX export of a period, from the exports page."""
+
+    period = IntegerField(validators=[Optional()])
+    kind = StringField(validators=[Optional()])
+
+
+def _results_period(form: ResultsJobForm) -> Period:
+    wanted = form.period.data
+    period = db.session.get(Period, wanted) if wanted and 0 < wanted < 2**31 else None
+    if period is None:
+        raise Refused("job_results_period_required")
+    return period
+
+
+def _lang() -> str:
+    return str(get_locale() or "zh_CN")
 
 
 def _started(info: queue.JobInfo, summary: str):
@@ -94,6 +129,88 @@ def sweep():
     require_valid(ActionForm())
     info = queue.enqueue(tasks.SWEEP, by=current_user.id)
     return _started(info, _summary(info))
+
+
+@bp.post("/period-report")
+@head_office
+def period_report():
+    """The signed period report on a worker; without a queue, here and now, back to the
+    exports page with its number (as the page's own button)."""
+    form = ResultsJobForm()
+    require_valid(form)
+    period = _results_period(form)
+    info = queue.enqueue(
+        results_tasks.PERIOD_REPORT,
+        by=current_user.id,
+        period=period.code,
+        user_id=current_user.id,
+        lang=_lang(),
+    )
+    if info.id is not None:
+        return redirect(url_for(".show", job_id=info.id))
+    flash(_summary(info), "info")
+    return redirect(url_for("exports.index", period_id=period.id) + "#reports")
+
+
+@bp.post("/export")
+@head_office
+def export_period():
+    """A period's XLSX export on a worker; without a queue, the page's direct download."""
+    from shopper.results import exports
+
+    form = ResultsJobForm()
+    require_valid(form)
+    period = _results_period(form)
+    kind = form.kind.data or ""
+    if kind not in exports.EXPORTS:
+        raise Refused("job_export_kind_unknown")
+    if not queue.configured():  # streamed to the browser, as without jobs
+        return redirect(
+            url_for("exports.download", period_id=period.id, kind=kind, fmt=results_tasks.XLSX)
+        )
+    info = queue.enqueue(
+        results_tasks.EXPORT_PERIOD, by=current_user.id, period=period.code, kind=kind, lang=_lang()
+    )
+    return redirect(url_for(".show", job_id=info.id))
+
+
+@bp.get("/<job_id>/download")
+@head_office
+def download(job_id: str):
+    """A finished export's XLSX, streamed from storage."""
+    from shopper.photos import service as photos
+
+    info = queue.find(job_id)
+    if info is None:
+        raise Refused("not_found", 404)
+    key = _export_key(info)
+    if key is None:
+        raise Refused("job_no_file", 404)
+    try:
+        stored = photos.storage().open(key)
+    except KeyError:
+        raise Refused("job_no_file", 404) from None
+    name = str((info.result or {}).get("filename") or "export.xlsx")
+    return Response(
+        stored,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        direct_passthrough=True,
+        headers={
+            "Content-Length": str(stored.size),
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _export_key(info: queue.JobInfo) -> str | None:
+    """The stored XLSX a finished export job made (only ever one under exports/)."""
+    if info.name != results_tasks.EXPORT_PERIOD or info.status != "finished":
+        return None
+    key = (info.result or {}).get("key")
+    if not isinstance(key, str) or not key.startswith(results_tasks.EXPORT_PREFIX):
+        return None
+    return key
 
 
 @bp.get("/<job_id>")
@@ -165,6 +282,14 @@ def _summary(info: queue.JobInfo) -> str:
             "%(num)d notices with overdue findings reminded.",
             reminded,
         )
+    if info.name == results_tasks.PERIOD_REPORT:
+        number = counts.get("number")
+        return _("Report %(number)s issued and signed.", number=number) if number else ""
+    if info.name == results_tasks.EXPORT_PERIOD:
+        rows = counts.get("rows")
+        if not isinstance(rows, int):
+            return ""
+        return ngettext("%(num)d row written.", "%(num)d rows written.", rows)
     if info.name == tasks.SWEEP:
         files, sessions = counts.get("files", 0), counts.get("sessions", 0)
         return _(
@@ -201,4 +326,26 @@ def _row(info: queue.JobInfo) -> dict:
         "enqueued_at": info.enqueued_at,
         "ended_at": info.ended_at,
         "finished": info.done,
+        "file": _file(info),
     }
+
+
+def _file(info: queue.JobInfo) -> dict | None:
+    """What a finished results job made, to download: an export's XLSX or the report."""
+    result = info.result or {}
+    if info.status not in ("finished", "finished_here"):
+        return None
+    if info.name == results_tasks.EXPORT_PERIOD and info.id and _export_key(info):
+        return {
+            "url": url_for(".download", job_id=info.id),
+            "name": str(result.get("filename") or ""),
+            "label": _("Download XLSX"),
+        }
+    if info.name == results_tasks.PERIOD_REPORT and result.get("number"):
+        period_id = result.get("period_id")
+        return {
+            "url": url_for("exports.report_pdf", period_id=period_id, number=str(result["number"])),
+            "name": f"{result['number']}.pdf",
+            "label": _("Download PDF"),
+        }
+    return None

@@ -30,6 +30,7 @@ from shopper.auth.access import allow
 from shopper.auth.models import Role
 from shopper.extensions import db
 from shopper.forms import require_valid
+from shopper.jobs import queue as jobs
 from shopper.periods.models import Period
 from shopper.photos import service as photos
 from shopper.refusals import Refused
@@ -104,6 +105,7 @@ def index(period_id: int):
             for r in issued
         ],
         form=ReportForm(),
+        queued=jobs.configured(),  # with a queue: the report and XLSX files also as jobs
     )
 
 

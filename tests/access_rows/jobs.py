@@ -19,6 +19,10 @@ ROWS = {
     ("POST", "/office/jobs/sweep"): dict(anonymous=302, admin=302, **_OTHERS),
     ("GET", "/office/jobs/{job}"): dict(anonymous=302, admin=404, **_OTHERS),
     ("GET", "/office/jobs/{job}/progress"): dict(anonymous=302, admin=404, **_OTHERS),
+    # the exports page's job buttons: an empty form names no period
+    ("POST", "/office/jobs/period-report"): dict(anonymous=302, admin=400, **_OTHERS),
+    ("POST", "/office/jobs/export"): dict(anonymous=302, admin=400, **_OTHERS),
+    ("GET", "/office/jobs/{job}/download"): dict(anonymous=302, admin=404, **_OTHERS),
 }
 
 
