@@ -52,10 +52,9 @@ def period_report(
     session = db.session
     found = _period(period)
     user = session.get(User, user_id) if user_id else None
-    progress.update(done=0, total=1)
     issued = report.issue(session, photos.storage(), user, found, current_app.config, lang=lang)
     session.commit()
-    progress.update(done=1, total=1, number=issued.number)
+    progress.update(number=issued.number)
     return {
         "period": period,
         "period_id": found.id,
@@ -84,16 +83,16 @@ def export_period(
         "checklist_order": current_app.config["CHECKLIST_ORDER"],
         "config": current_app.config,
     }
-    progress.update(done=0, total=2)
+    # no count of rows before they are written: the page's bar runs until the job is done
     with tempfile.TemporaryFile(prefix="shopper-export-") as spool, force_locale(locale):
         rows = exports.export_xlsx(db.session, found, kind, spool, options)
-        progress.update(done=1, total=2, rows=rows)
+        progress.update(rows=rows)
         spool.seek(0)
         data = spool.read()
     sha = hashlib.sha256(data).hexdigest()
     key = export_key(sha)
     photos.storage().put(key, data)
-    progress.update(done=2, total=2, rows=rows)
+    progress.update(rows=rows, stored=True)
     return {
         "period": period,
         "kind": kind,
