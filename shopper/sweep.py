@@ -3,6 +3,7 @@
 - stored files no row points at (photos of removed photos and of uploads that died before
   their row was committed, notice PDFs of notices never recorded, temp files of writes that
   died), once they are older than a grace period, so an upload in flight is never touched;
+- prepared exports (XLSX files a job made) once their job is gone, a week after;
 - sign-in sessions past their expiry (sessions live in the database, see shopper.auth).
 
 Safe while the app serves: a file is removed only if, checked again just before, no row
@@ -35,6 +36,9 @@ from shopper.photos.service import storage
 from shopper.photos.storage import LocalStorage, Storage, StorageUnavailable
 
 _TEMP_PREFIX = ".tmp-"  # LocalStorage's temp files (storage.py)
+# a prepared export (exports/ab/<sha256>.xlsx) is reached only through its job, which stays
+# watchable for a week (shopper.jobs.queue.RESULT_SECONDS): after that nothing can reach it
+EXPORT_KEPT_SECONDS = 7 * 24 * 3600
 
 
 @dataclass
@@ -68,6 +72,26 @@ def _referenced(session: Session, key: str) -> bool | None:
     return None
 
 
+def _prepared_export(key: str) -> bool:
+    parts = key.split("/")
+    name, _, extension = parts[-1].partition(".")
+    return (
+        len(parts) == 3
+        and parts[0] == "exports"
+        and extension == "xlsx"
+        and len(name) == 64
+        and all(c in "0123456789abcdef" for c in name)
+    )
+
+
+def _removable(session: Session, key: str, modified: float, now: float) -> bool:
+    """Whether the stored file `key`, last modified at `modified`, may go (it is past the
+    grace period already): no row points at it, or it is a prepared export past its week."""
+    if _prepared_export(key):
+        return modified < now - EXPORT_KEPT_SECONDS
+    return _referenced(session, key) is False
+
+
 def _old_files(root: Path, older_than: float) -> Iterator[tuple[str, Path]]:
     for folder, _dirs, names in os.walk(root):
         for name in names:
@@ -82,10 +106,15 @@ def _old_files(root: Path, older_than: float) -> Iterator[tuple[str, Path]]:
 def sweep_files(session: Session, root: Path, grace_seconds: float, *, dry_run: bool) -> Swept:
     """Remove files under `root` older than `grace_seconds` that no row points at."""
     swept = Swept()
-    for key, path in _old_files(root, time.time() - grace_seconds):
-        if _referenced(session, key) is not False:
+    now = time.time()
+    for key, path in _old_files(root, now - grace_seconds):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             continue
-        size = path.stat().st_size
+        if not _removable(session, key, stat.st_mtime, now):
+            continue
+        size = stat.st_size
         if not dry_run:
             path.unlink(missing_ok=True)
             _remove_empty_folders(path.parent, root)
@@ -106,9 +135,11 @@ def sweep_objects(
     the store's clock; `now` is ours, POSIX seconds); there are no temp files (an S3 PUT
     appears whole or not at all) and no folders."""
     swept = Swept()
-    older_than = (time.time() if now is None else now) - grace_seconds
+    now = time.time() if now is None else now
     for stored in store.objects():
-        if stored.modified >= older_than or _referenced(session, stored.key) is not False:
+        if stored.modified >= now - grace_seconds:
+            continue
+        if not _removable(session, stored.key, stored.modified, now):
             continue
         if not dry_run:
             store.delete(stored.key)

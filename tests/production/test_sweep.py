@@ -133,6 +133,22 @@ def test_orphan_notice_pdfs_and_dead_temp_files_go_unknown_files_stay(app, world
     assert key in output
 
 
+def test_prepared_exports_go_a_week_after_their_job(app, world, storage_root):
+    with app.app_context():
+        store = photos.storage()
+        keys = []
+        for body in (b"last month's export", b"yesterday's export"):
+            key = f"exports/ab/{hashlib.sha256(body).hexdigest()}.xlsx"
+            store.put(key, body)
+            keys.append(key)
+    old, recent = (storage_root / k for k in keys)
+    _age(old, 8 * 24 * HOUR)
+    _age(recent, 24 * HOUR)
+    output = _sweep(app)
+    assert not old.exists() and keys[0] in output
+    assert recent.exists() and keys[1] not in output
+
+
 def test_a_dry_run_removes_nothing_but_says_what_it_would(app, world):
     files = _store_orphan_photo(app, (5, 5, 5))
     for path in files:
