@@ -49,14 +49,16 @@ def book(login, world, app):
     O1 in 2026Q3 (f7 open overdue, the same item as f1). O1's notice was reissued once."""
     c = world.users["inspector"]
     one, failed_one = released(c, app, world.assignment_ids["inspector"][0])
-    with app.app_context():
+    with app.app_context():  # last period, while it was the open one
         db.session.get(Period, world.period_id).is_current = False
-        db.session.get(Period, world.old_period_id).is_current = True
+        last = db.session.get(Period, world.old_period_id)
+        last.is_current, last.state = True, "open"
         db.session.commit()
     old, failed_old = released(c, app, world.assignment_ids["inspector"][2])
     with app.app_context():
         db.session.get(Period, world.period_id).is_current = True
-        db.session.get(Period, world.old_period_id).is_current = False
+        last = db.session.get(Period, world.old_period_id)
+        last.is_current, last.state = False, "closed"
         db.session.commit()
     three, failed_three = released(
         world.users["inspector2"], app, world.assignment_ids["inspector2"][0]
