@@ -66,12 +66,19 @@ def ready(page) -> None:
     page.locator("#inspection[data-ready]").wait_for(timeout=20000)
 
 
+def until(page, expression: str, timeout: float = 30000, every: float = 100) -> None:
+    """Wait until `expression` (JavaScript, may be an async function) is true, asking from
+    outside the page: Playwright's wait_for_function polls with eval() inside it, which the
+    app's CSP forbids whenever the first answer is not already true."""
+    for _ in range(int(timeout / every)):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(every)
+    raise AssertionError(f"still not true after {timeout} ms: {expression}")
+
+
 def saved(page) -> None:
     """Every queued change has reached the server (a tap's write is queued asynchronously)."""
     page.wait_for_timeout(150)
-    page.wait_for_function(
-        "async () => (await ShopperQueue.all()).every((w) => w.state !== 'pending')",
-        timeout=30000,
-        polling=100,
-    )
+    until(page, "async () => (await ShopperQueue.all()).every((w) => w.state !== 'pending')")
     page.locator("#save-state.saved").wait_for(timeout=20000)

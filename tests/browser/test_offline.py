@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shopper.extensions import db
 from shopper.inspections.models import Answer
 from shopper.photos.models import Photo
-from tests.browser.conftest import ready, saved, screenshot
+from tests.browser.conftest import ready, saved, screenshot, until
 from tests.browser.test_phone import start_on_phone
 
 pytestmark = pytest.mark.browser
@@ -133,7 +133,7 @@ def test_an_inspection_is_filled_and_reloaded_with_no_network_and_everything_arr
 
     watch(phone)
     start_on_phone(phone, server.url, "Outlet Two")
-    phone.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+    until(phone, "navigator.serviceWorker.controller !== null", timeout=20000)
     phone.reload()  # the page is now kept by the service worker
     fill_url = phone.url
 
