@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.exports.conftest import office, programme  # noqa: F401 - fixtures for the jobs of results
 from tests.jobs.redisserver import RedisServer
 
 

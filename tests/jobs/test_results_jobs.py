@@ -17,7 +17,6 @@ from shopper.jobs import queue
 from shopper.jobs.results_tasks import EXPORT_PERIOD, PERIOD_REPORT
 from shopper.photos import service as photos
 from shopper.results import exports, report
-from tests.exports.conftest import office, programme  # noqa: F401 - fixtures
 from tests.jobs.conftest import work
 from tests.jobs.test_jobs import _worker_env
 
@@ -49,7 +48,7 @@ def _period(app):
 def test_without_redis_the_jobs_run_inline_and_the_page_shows_no_job_buttons(
     app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     page = office.get(f"/office/results/{programme.period_id}/exports").get_data(as_text=True)
     assert "/office/jobs/export" not in page and "/office/jobs/period-report" not in page
@@ -73,7 +72,7 @@ def test_without_redis_the_jobs_run_inline_and_the_page_shows_no_job_buttons(
 def test_without_redis_the_buttons_fall_back_to_the_direct_download_and_the_report(
     app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     period = programme.period_id
     reply = office.post("/office/jobs/export", {"period": period, "kind": "answers"})
@@ -87,7 +86,7 @@ def test_without_redis_the_buttons_fall_back_to_the_direct_download_and_the_repo
 def test_with_redis_the_export_is_a_job_whose_page_offers_the_xlsx(
     queued_app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     app = queued_app
     page = office.get(f"/office/results/{programme.period_id}/exports").get_data(as_text=True)
@@ -113,7 +112,7 @@ def test_with_redis_the_export_is_a_job_whose_page_offers_the_xlsx(
 def test_with_redis_the_report_is_a_job_that_names_its_number_and_download(
     queued_app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     app = queued_app
     reply = office.post("/office/jobs/period-report", {"period": programme.period_id})
@@ -137,7 +136,7 @@ def test_with_redis_the_report_is_a_job_that_names_its_number_and_download(
 def test_a_real_worker_process_prepares_the_export(
     queued_app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     app = queued_app
     reply = office.post("/office/jobs/export", {"period": programme.period_id, "kind": "outlets"})
@@ -158,7 +157,7 @@ def test_a_real_worker_process_prepares_the_export(
 def test_bad_requests_are_refused_with_a_sentence_and_start_nothing(
     queued_app,
     programme,
-    office,  # noqa: F811
+    office,
 ):
     app = queued_app
     for path, data, says in (
