@@ -16,8 +16,9 @@ The baseline - the renderer, templates and signer as they were before the speed 
 frozen in bench/baseline/ - renders and signs the same notices with the chosen font in the
 same runs (taking its turn with the fonts), so that the two are measured side by side under
 the same load; with --bulk-baseline its bulk rate too.
-The last line sums it up for the chosen font.  Options: --bulk N, --runs N, --only-bulk,
---bulk-baseline.
+The last line sums it up for the chosen font.  Options: --bulk N (0: no bulk run), --runs N,
+--only-bulk, --bulk-baseline, --fonts chosen (only the chosen font and the baseline: a
+quick run while working on the speed).
 """
 
 from __future__ import annotations
@@ -99,19 +100,21 @@ def clear_thumbnails() -> None:
     baseline_pdf.thumbnail_uri.cache_clear()
 
 
-def cases() -> list[tuple[str, bool]]:
+def cases(fonts: tuple[str, ...] = FONTS) -> list[tuple[str, bool]]:
     """(font, baseline?) of every timed row: today's code per font, the baseline's."""
-    return [(font, False) for font in FONTS] + [(CHOSEN, True)]
+    return [(font, False) for font in fonts] + [(CHOSEN, True)]
 
 
 def row_name(font: str, baseline: bool) -> str:
     return f"{BASELINE} ({font.split()[-2]} {font.split()[-1]})" if baseline else font
 
 
-def time_fonts(app, signer, context: dict, runs: int) -> dict[tuple[str, bool], dict]:
+def time_fonts(
+    app, signer, context: dict, runs: int, fonts: tuple[str, ...] = FONTS
+) -> dict[tuple[str, bool], dict]:
     """Median wall and CPU times per font and for the baseline, the rows taking turns (in a
     rotating order) so that other work on the machine weighs on each alike."""
-    rows_cases = cases()
+    rows_cases = cases(fonts)
     for font, baseline in rows_cases:  # warm-up: fonts, caches
         render(app, context, font, baseline)
     timings: dict[tuple[str, bool], dict[str, list[float]]] = {
@@ -254,7 +257,13 @@ def print_row(name: str, row: dict) -> None:
     )
 
 
-def main(runs: int, bulk_count: int, only_bulk: bool = False, bulk_baseline: bool = False):
+def main(
+    runs: int,
+    bulk_count: int,
+    only_bulk: bool = False,
+    bulk_baseline: bool = False,
+    fonts: tuple[str, ...] = FONTS,
+):
     print(
         f"Notice benchmark - Python {sys.version.split()[0]}, WeasyPrint "
         f"{weasyprint.__version__}, {os.cpu_count()} CPUs, median of {runs} runs"
@@ -278,8 +287,8 @@ def main(runs: int, bulk_count: int, only_bulk: bool = False, bulk_baseline: boo
                 f"  {'font':<22}{'render':>9}{'sign':>8}{'total':>9}{'CPU':>9}{'signing':>9}"
                 f"{'peak RSS':>10}{'PDF':>9}"
             )
-            rows = time_fonts(app, signer, context, runs)
-            for font, baseline in cases():
+            rows = time_fonts(app, signer, context, runs, fonts)
+            for font, baseline in cases(fonts):
                 row = rows[(font, baseline)]
                 row["peak_mb"] = peak_rss_mb(font, photos, instance, baseline)
                 figures[(label, font, baseline)] = row
@@ -299,8 +308,8 @@ def main(runs: int, bulk_count: int, only_bulk: bool = False, bulk_baseline: boo
                 " speed work, in the same runs"
             )
         signer_args = (str(instance / "pki"), None, None)
-        results = {}
-        for baseline in (False, True) if bulk_baseline else (False,):
+        results = {False: {"speedup": float("nan")}}
+        for baseline in ((False, True) if bulk_baseline else (False,)) if bulk_count else ():
             print(
                 f"\nBulk{' (' + BASELINE + ')' if baseline else ''}: {bulk_count} notices of 6"
                 f" findings and 3 photos (load average {os.getloadavg()[0]:.1f} before)"
@@ -364,9 +373,18 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=RUNS, help="timed runs per font")
     parser.add_argument("--only-bulk", action="store_true", help="only the bulk figures")
     parser.add_argument("--bulk-baseline", action="store_true", help="the baseline's bulk rate too")
+    parser.add_argument(
+        "--fonts", choices=("all", "chosen"), default="all", help="every candidate or the chosen"
+    )
     arguments = parser.parse_args()
     if arguments.peak_rss:
         font, photos, instance = arguments.peak_rss
         _child_peak_rss(font, int(photos), instance, arguments.baseline_rss)
     else:
-        main(arguments.runs, arguments.bulk, arguments.only_bulk, arguments.bulk_baseline)
+        main(
+            arguments.runs,
+            arguments.bulk,
+            arguments.only_bulk,
+            arguments.bulk_baseline,
+            FONTS if arguments.fonts == "all" else (CHOSEN,),
+        )

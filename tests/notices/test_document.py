@@ -213,6 +213,14 @@ def test_notes_and_item_texts_are_text_not_markup(counting_server, render, tmp_p
     assert "file:///etc/passwd" in text  # shown as the words the inspector typed
 
 
+def test_long_data_uris_reach_the_renderer_by_made_up_urls_of_their_own_document():
+    photo = samples.photo_uri(1)
+    html = f'<!doctype html><body><img src="{photo}"><img src="{pdf.INLINE_SCHEME}:1"></body>'
+    data = pdf.render_pdf(html).data
+    # the photo is drawn; the made-up URL that no data: URI of this document took is refused
+    assert data.count(b"/Subtype /Image") == 1
+
+
 def test_a_shared_style_block_is_applied_and_parsed_once_per_thread():
     css = "@page { size: A5 } p { color: #123456 }"
     html = f"<!doctype html><html><head><style data-shared>{css}</style></head><body><p>x</p>"
