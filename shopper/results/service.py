@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Integer,
@@ -375,6 +375,24 @@ class Revised:
     band: str | None
 
 
+@dataclass(frozen=True)
+class ReleasedLate:
+    """An inspection of a closed period released after its ranking was frozen: it counts
+    for the outlet's results (`score`, the outlet's score now) but not in the frozen
+    ranking (`frozen_score`: the outlet's there, None when it was not ranked)."""
+
+    inspection_id: int
+    outlet_id: int
+    code: str
+    name: str
+    kind: str  # mystery | video
+    inspection_score: Decimal | None
+    released_at: datetime
+    frozen_score: Decimal | None
+    score: Decimal | None
+    band: str | None
+
+
 @dataclass
 class Rankings:
     """A period's rankings. From `rankings` every ranked outlet is in `outlets`; from
@@ -397,6 +415,7 @@ class Rankings:
     reinspection_total: int = 0
     unranked_outlets: int = 0  # outlets with figures but no released mystery visit
     revised_after_close: list[Revised] = field(default_factory=list)
+    released_after_close: list[ReleasedLate] = field(default_factory=list)
     recognition_top: int = 5
 
     @property
@@ -487,7 +506,25 @@ def _tenths(column):
     return cast(func.round(column * 10), Integer)
 
 
-def _tenths_row(r) -> OutletRow:
+class _RankedRow(NamedTuple):
+    """A row of the ranking query, scores as integer tenths and flags as integers."""
+
+    outlet_id: int
+    code: str
+    name: str
+    sub_branch_id: int
+    sub_branch_code: str
+    rank: int
+    score: int
+    band: str
+    red_line: int
+    reinspection: int
+    mystery_count: int
+    video_count: int
+    previous: int | None
+
+
+def _tenths_row(r: _RankedRow) -> OutletRow:
     """An OutletRow from a row whose scores are integer tenths."""
     score = Decimal(r.score).scaleb(-1)
     previous = None if r.previous is None else Decimal(r.previous).scaleb(-1)
@@ -555,28 +592,32 @@ def rankings_page(
     # here, and only the rows shown become OutletRows
     # scores as integer tenths and flags as integers: no per-value conversion for 5 000 rows
     c = ranked.c
-    # Core rows straight from the connection: the ORM's row processing costs more than the
-    # query itself at a bank's size
-    everyone = (
-        session.connection()
-        .execute(
-            select(
-                c.outlet_id,
-                c.code,
-                c.name,
-                c.sub_branch_id,
-                c.sub_branch_code,
-                c.rank,
-                _tenths(c.score).label("score"),
-                c.band,
-                cast(c.red_line, Integer).label("red_line"),
-                cast(c.reinspection, Integer).label("reinspection"),
-                c.mystery_count,
-                c.video_count,
-                _tenths(c.previous).label("previous"),
-            ).order_by(c.rank, c.code)
+    # Core rows straight from the connection (the ORM's row processing costs more than the
+    # query itself at a bank's size), made plain named tuples: a Row's attribute lookup by
+    # name costs microseconds, and the lists below look at every one of 5 000 rows
+    everyone = list(
+        map(
+            _RankedRow._make,
+            session.connection()
+            .execute(
+                select(
+                    c.outlet_id,
+                    c.code,
+                    c.name,
+                    c.sub_branch_id,
+                    c.sub_branch_code,
+                    c.rank,
+                    _tenths(c.score).label("score"),
+                    c.band,
+                    cast(c.red_line, Integer).label("red_line"),
+                    cast(c.reinspection, Integer).label("reinspection"),
+                    c.mystery_count,
+                    c.video_count,
+                    _tenths(c.previous).label("previous"),
+                ).order_by(c.rank, c.code)
+            )
+            .all(),  # one fetchall, not a fetchone per row
         )
-        .all()
     )
 
     def change_of(r) -> int | None:
@@ -634,12 +675,15 @@ def rankings_page(
     if snapshot is not None:
         sub_rows = [_sub_from_snapshot(subs, prev_subs, r) for r in snapshot.sub_branches]
         weight = Decimal(snapshot.video_weight)
-        revised = _revised(session, period.id)
+        late = _released_late(session, period.id, snapshot.frozen_at)
+        # an outlet whose change a late release explains is listed with it, not as revised
+        explained = {r.outlet_id for r in late}
+        revised = [r for r in _revised(session, period.id) if r.outlet_id not in explained]
         unranked = 0
     else:
         sub_rows = _sub_rows(subs, prev_subs, _live_subs(session, period.id, settings), settings)
         weight = settings.video_weight
-        revised = []
+        revised, late = [], []
         unranked = (
             session.scalar(
                 select(func.count())
@@ -666,6 +710,7 @@ def rankings_page(
         reinspection_total=reinspection_total,
         unranked_outlets=unranked,
         revised_after_close=revised,
+        released_after_close=late,
         recognition_top=settings.recognition_top,
     )
 
@@ -716,6 +761,54 @@ def _revised(session: Session, period_id: int) -> list[Revised]:
             band,
         )
         for i, code, name, then, now, band in [*rows, *entered]
+    ]
+
+
+def _released_late(session: Session, period_id: int, frozen_at: datetime) -> list[ReleasedLate]:
+    """The period's inspections released after its ranking was frozen (they were waiting
+    for release when it closed), with their outlet's frozen score and score now."""
+    live = aliased(OutletResult)
+    rows = session.execute(
+        select(
+            Inspection.id,
+            Outlet.id,
+            Outlet.code,
+            Outlet.name,
+            Assignment.kind,
+            Inspection.score,
+            Inspection.released_at,
+            FrozenOutlet.score,
+            live.score,
+            live.band,
+        )
+        .join(Outlet, Outlet.id == Inspection.outlet_id)
+        .join(Assignment, Assignment.id == Inspection.assignment_id)
+        .outerjoin(
+            FrozenOutlet,
+            and_(FrozenOutlet.period_id == period_id, FrozenOutlet.outlet_id == Outlet.id),
+        )
+        .outerjoin(live, and_(live.period_id == period_id, live.outlet_id == Outlet.id))
+        .where(
+            Inspection.period_id == period_id,
+            Inspection.status == Status.RELEASED,
+            Inspection.released_at > frozen_at,
+        )
+        .order_by(Outlet.code, Inspection.id)
+    ).all()
+    return [
+        ReleasedLate(
+            iid,
+            oid,
+            code,
+            name,
+            kind,
+            None if score is None else _dec(score),
+            released_at,
+            None if then is None else _dec(then),
+            None if now is None else _dec(now),
+            band,
+        )
+        for iid, oid, code, name, kind, score, released_at, then, now, band in rows
     ]
 
 

@@ -77,6 +77,19 @@ def _svg(markup: str) -> Markup:
     return Markup(markup)  # noqa: S704
 
 
+@bp.app_template_filter("change")
+def change_filter(value: Decimal | None) -> Markup:
+    """A change against last period: +1.5 (up), -2.0 (down), 0.0, or a muted dash. A filter,
+    not a macro: the rankings page shows hundreds, and a macro call costs ten times more."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    if value > 0:
+        return Markup('<span class="up">+%.1f</span>') % value
+    if value < 0:
+        return Markup('<span class="down">%.1f</span>') % value
+    return Markup("0.0")
+
+
 def _labels() -> dict[str, str]:
     return {code: str(label) for code, label in BAND_LABELS.items()}
 
