@@ -426,20 +426,36 @@ def propose_for(
 
 COLUMNS = ("period_id", "outlet_id", "inspector_id", "kind", "reinspection", "seq")
 # PostgreSQL: one INSERT … SELECT FROM unnest(arrays) — thousands of rows in one statement
-# (a row-by-row executemany, or multi-row VALUES, costs seconds there for a bank's plan)
+# (a row-by-row executemany, or multi-row VALUES, costs seconds there for a bank's plan).
+# The arrays go as text literals built here: psycopg's list dumper checks every element
+# (a regular expression per string) and costs more than the statement's own parsing.
 UNNEST = text(
     "INSERT INTO assignments (period_id, outlet_id, inspector_id, kind, reinspection, seq)"
     " SELECT * FROM unnest(CAST(:period_id AS integer[]), CAST(:outlet_id AS integer[]),"
     " CAST(:inspector_id AS integer[]), CAST(:kind AS varchar[]),"
     " CAST(:reinspection AS boolean[]), CAST(:seq AS integer[]))"
 )
+_KINDS = frozenset(AssignmentKind)
+
+
+def _array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of ints, booleans or assignment kinds (none needs quoting)."""
+    out = []
+    for value in values:
+        if isinstance(value, bool):
+            out.append("t" if value else "f")
+        elif isinstance(value, int) or value in _KINDS:
+            out.append(str(value))
+        else:
+            raise ValueError(f"not an assignment column value: {value!r}")
+    return "{" + ",".join(out) + "}"
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(UNNEST, {c: [row[c] for row in rows] for c in COLUMNS})
+        session.execute(UNNEST, {c: _array(row[c] for row in rows) for c in COLUMNS})
     else:  # SQLite: executemany of one prepared statement is fast
         session.execute(insert(Assignment.__table__), rows)
 
