@@ -53,9 +53,11 @@ def record(
     changes: Mapping[str, Any] | None = None,
     *,
     actor_name: str | None = None,
+    actor_id: int | None = None,
 ) -> AuditRecord:
-    """Append one record: `actor` (None: the system, or an anonymous sign-in attempt named
-    by `actor_name`) did `action` to the object, changing `changes` (plain values).
+    """Append one record: `actor` (None: the system, an anonymous sign-in attempt named by
+    `actor_name`, or the account `actor_id` named `actor_name` when it was not loaded) did
+    `action` to the object, changing `changes` (plain values).
 
     The record is inserted from the chain's end, read FOR UPDATE (its row lock orders
     concurrent writers on PostgreSQL; SQLite has one writer) and hashed in the same
@@ -65,7 +67,7 @@ def record(
     session.flush()
     at = utcnow()
     name = (actor.username if actor is not None else (actor_name or "system"))[:80]
-    actor_id = actor.id if actor is not None else None
+    actor_id = actor.id if actor is not None else actor_id
     object_key = str(object_id)[:64]
     body = _canonical(changes or {})
     values = {

@@ -16,7 +16,8 @@ from shopper.db import utcnow
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What a session's row keeps of its token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -37,8 +38,9 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def start_session(session: Session, user: User, lifetime: timedelta) -> str:
     """Open a server-side session for `user`; the token goes into the signed cookie."""
     token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + lifetime
     session.add(
-        LoginSession(token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + lifetime)
+        LoginSession(token_hash=token_digest(token), user_id=user.id, expires_at=expires_at)
     )
     session.flush()
     user.session_token = token
@@ -47,7 +49,8 @@ def start_session(session: Session, user: User, lifetime: timedelta) -> str:
 
 def load_session_user(session: Session, token: str) -> User | None:
     """The active user of a live session, in one query (the session row and its user)."""
-    user = session.scalars(_SESSION_USER, {"token_hash": _digest(token), "now": utcnow()}).first()
+    found = {"token_hash": token_digest(token), "now": utcnow()}
+    user = session.scalars(_SESSION_USER, found).first()
     if user is not None:
         user.session_token = token
     return user
@@ -66,4 +69,4 @@ _SESSION_USER = (
 
 def end_session(session: Session, token: str) -> None:
     """Idempotent: a session already ended stays ended."""
-    session.execute(delete(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))

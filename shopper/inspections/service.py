@@ -10,7 +10,7 @@ import hashlib
 import json
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
 from shopper.audit import service as audit
-from shopper.auth.models import INSPECTING, Role, User
+from shopper.auth.models import INSPECTING, LoginSession, Role, User
+from shopper.auth.service import token_digest
 from shopper.checklists import service as checklists
 from shopper.checklists.models import ChecklistVersion
 from shopper.core import checklist as core
@@ -332,9 +333,10 @@ class Autosaved:
 
 def autosave(
     session: Session,
-    inspector: User,
+    token: str,
     inspection_id: int,
     *,
+    signed_in: Callable[[], User],
     version_id: int,
     item_code: str,
     result: str | None,
@@ -342,15 +344,19 @@ def autosave(
     client_uuid: str,
     changed_at: datetime | None = None,
 ) -> Autosaved:
-    """`save_answer` on the inspector's own inspection `inspection_id`, with its progress.
+    """The phone's autosave: `save_answer` on the signed-in inspector's own draft
+    `inspection_id`, with its progress. `token` is the session cookie's sign-in token, not yet
+    checked; `signed_in()` loads the signed-in user, refusing as every route's access check
+    refuses (checks_sign_in_itself).
 
     The same promises, replies and refusals as `own_inspection`, `save_answer` and
-    `progress` one after the other, which it falls back to for anything but a new write to
-    the inspector's own draft. That common case takes two statements besides the audit
-    record's: the client write is inserted only if the inspection is the inspector's own
-    draft pinning the version (taking its row lock, as `lock_draft` does, against a racing
-    submit) and the UUID is new; the answer is upserted only if it is not preset N/A and no
-    later change has won. Either changing nothing sends it the long way, to say why.
+    `progress` one after the other, which it falls back to (after `signed_in()`) for anything
+    but a new write to the inspector's own draft. That common case takes two statements
+    besides the audit record's: the client write is inserted only from a live session of an
+    active inspecting account whose draft it is, pinning the version (taking the draft's row
+    lock, as `lock_draft` does, against a racing submit), and only if the UUID is new; the
+    answer is upserted only if it is not preset N/A and no later change has won. Either
+    changing nothing sends it the long way, to say why.
     """
     fields = dict(
         version_id=version_id,
@@ -369,19 +375,25 @@ def autosave(
         or (result == scoring.Result.NA and not item.na_allowed)
         or (stripped is not None and len(stripped) > MAX_NOTE)
     ):
-        return _autosave_slowly(session, inspector, inspection_id, **fields)
+        return _autosave_slowly(session, signed_in(), inspection_id, **fields)
     now = utcnow()
     changed_at = min(changed_at, now) if changed_at else now
     print_ = fingerprint("answer", inspection_id, version_id, item_code, result, stripped)
     key = {"iid": inspection_id, "vid": version_id, "code": item_code}
     dialect = _dialect(session)
     connection = session.connection()
-    pins = connection.execute(
+    claimed = connection.execute(
         _CLAIM[dialect],
-        {**key, "uid": inspector.id, "client_uuid": client_uuid, "print": print_, "at_now": now},
-    ).scalar()
-    if pins is None:  # not theirs, submitted, not pinned, or the UUID seen: say which
-        return _autosave_slowly(session, inspector, inspection_id, **fields)
+        {
+            **key,
+            "token_hash": token_digest(token),
+            "client_uuid": client_uuid,
+            "print": print_,
+            "at_now": now,
+        },
+    ).first()
+    if claimed is None:  # signed out, not theirs, submitted, not pinned, or the UUID seen
+        return _autosave_slowly(session, signed_in(), inspection_id, **fields)
     row = connection.execute(
         _UPSERT[dialect, stripped is not None] if result is not None else _NOTE_UPDATE,
         {**key, "new_result": result, "new_note": stripped, "at_now": now, "changed": changed_at},
@@ -389,12 +401,12 @@ def autosave(
     if row is None:  # preset N/A, no result to note yet, or a later change won
         lost = (result, stripped, changed_at)
         saved = _not_applied(
-            session, inspector, inspection_id, version_id, item_code, lost, client_uuid
+            session, claimed.user_id, inspection_id, version_id, item_code, lost, client_uuid
         )
         return Autosaved(saved, *_progress_of(session, inspection_id))
     audit.record(
         session,
-        inspector,
+        None,
         "answer.saved",
         "inspection",
         inspection_id,
@@ -404,8 +416,10 @@ def autosave(
             **({"result": result} if result is not None else {}),
             **({"note": stripped} if stripped is not None else {}),
         },
+        actor_id=claimed.user_id,
+        actor_name=claimed.username,
     )
-    total = sum(_pinned_size(session, int(v)) for v in str(pins).split(","))
+    total = sum(_pinned_size(session, int(v)) for v in str(claimed.pins).split(","))
     return Autosaved(Saved(True, row.result, row.note, now), row.others + 1, total)
 
 
@@ -422,7 +436,7 @@ def _autosave_slowly(
 
 def _not_applied(
     session: Session,
-    inspector: User,
+    user_id: int,
     inspection_id: int,
     version_id: int,
     item_code: str,
@@ -446,7 +460,7 @@ def _not_applied(
             inspection_id=inspection_id,
             checklist_version_id=version_id,
             item_code=item_code,
-            user_id=inspector.id,
+            user_id=user_id,
             client_uuid=client_uuid,
             lost_result=lost[0],
             lost_note=lost[1],
@@ -496,9 +510,10 @@ def _dialect(session: Session) -> str:
 
 
 def _claim(dialect: Any) -> Any:
-    """INSERT the client write, only from the inspector's own draft that pins the version
-    (its row locked FOR NO KEY UPDATE on PostgreSQL, as `lock_draft`'s UPDATE locks it;
-    SQLite has one writer), only if the UUID is new; RETURNING the pinned version ids."""
+    """INSERT the client write, only from a live session (`token_hash`) of an active
+    inspecting account whose draft it is, pinning the version (the draft's row locked FOR NO
+    KEY UPDATE on PostgreSQL, as `lock_draft`'s UPDATE locks it; SQLite has one writer), only
+    if the UUID is new; RETURNING the pinned version ids, the account's id and username."""
     writes = ClientWrite.__table__
     pinned_here = exists().where(
         InspectionChecklist.inspection_id == Inspection.id,
@@ -506,17 +521,22 @@ def _claim(dialect: Any) -> Any:
     )
     source = (
         select(
-            bindparam("uid", type_=writes.c.user_id.type),
+            Inspection.inspector_id,
             bindparam("client_uuid", type_=writes.c.uuid.type),
             literal("answer", writes.c.kind.type),
             bindparam("print", type_=writes.c.fingerprint.type),
             bindparam("at_now", type_=writes.c.created_at.type),
         )
+        .join(LoginSession, LoginSession.user_id == Inspection.inspector_id)
+        .join(User, User.id == Inspection.inspector_id)
         .where(
             Inspection.id == bindparam("iid"),
-            Inspection.inspector_id == bindparam("uid"),
             Inspection.status == Status.DRAFT,
             pinned_here,
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.expires_at > bindparam("at_now", type_=LoginSession.expires_at.type),
+            User.active.is_(True),
+            User.role.in_([role.value for role in INSPECTING]),
         )
         .with_for_update(key_share=True, of=Inspection)
     )
@@ -524,12 +544,20 @@ def _claim(dialect: Any) -> Any:
         select(func.aggregate_strings(cast(InspectionChecklist.checklist_version_id, String), ","))
         .where(InspectionChecklist.inspection_id == bindparam("iid"))
         .scalar_subquery()
+        .label("pins")
+    )
+    username = (
+        select(User.username)  # the session's account: the one whose write it is
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+        .scalar_subquery()
+        .label("username")
     )
     return (
         dialect.insert(writes)
         .from_select(["user_id", "uuid", "kind", "fingerprint", "created_at"], source)
         .on_conflict_do_nothing()
-        .returning(pins)
+        .returning(pins, writes.c.user_id, username)
     )
 
 

@@ -21,7 +21,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from shopper.auth.access import allow, signed_in, wants_json
+from shopper.auth.access import (
+    allow,
+    checks_sign_in_itself,
+    require_access,
+    session_token,
+    signed_in,
+    wants_json,
+)
 from shopper.auth.models import INSPECTING, Role
 from shopper.core.scoring import bands_from_config
 from shopper.errors import refusal_message
@@ -124,18 +131,26 @@ def fill(inspection_id: int):
 AUTOSAVE_FORM = {"csrf": False, "get_translations": lambda form: None}
 
 
+def _signed_in_inspector():
+    require_access(frozenset(INSPECTING))
+    return current_user._get_current_object()
+
+
 @bp.post("/<int:inspection_id>/answers")
 @inspector_only
+@checks_sign_in_itself
 def answer(inspection_id: int):
     form = AnswerForm(meta=AUTOSAVE_FORM)
     if not form.validate_on_submit():
-        service.own_inspection(db.session, current_user, inspection_id)  # not theirs: 404 first
+        # not theirs: 404 first
+        service.own_inspection(db.session, _signed_in_inspector(), inspection_id)
         require_valid(form)
     changed_at = form.changed_at.data
     done = service.autosave(
         db.session,
-        current_user,
+        session_token() or "",
         inspection_id,
+        signed_in=_signed_in_inspector,
         version_id=form.version.data,
         item_code=form.item.data,
         result=form.result.data or None,
