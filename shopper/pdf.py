@@ -19,10 +19,13 @@ import io
 import logging
 import re
 import threading
+import types
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
+import pydyf
 from PIL import Image, ImageFile
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -32,6 +35,18 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 # the photo pipeline must see truncated uploads as damaged, so switch it back off (the only
 # images we render are our own data URIs).
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# pydyf (WeasyPrint's PDF writer) deflates every stream at zlib's level 9: at level 6 a
+# notice's PDF is written ~30 ms sooner (of ~250 ms) and 0.3% larger. It reads zlib through
+# its module's global, so that global is given one whose compressobj goes no higher than 6.
+_DEFLATE_LEVEL = 6
+
+
+def _compressobj(level: int = -1, *args, **kwargs):
+    return zlib.compressobj(min(level, _DEFLATE_LEVEL), *args, **kwargs)
+
+
+if getattr(pydyf, "zlib", None) is zlib:
+    pydyf.zlib = types.SimpleNamespace(compress=zlib.compress, compressobj=_compressobj)
 
 logger = logging.getLogger(__name__)
 
