@@ -36,6 +36,12 @@ def tight(text: object) -> str:
     return " ".join(str(text).split()).replace(" ", WORD_SPACE)
 
 
+def line(text: object) -> object:
+    """`text` on one line: its runs of spaces, tabs and line breaks made one space (a fact's
+    value follows its label's tab; see notice.css)."""
+    return " ".join(text.split()) if isinstance(text, str) else text
+
+
 def untab(text: object) -> object:
     """`text` without tabs (a row's label ends at a tab stop; see notice.css)."""
     return text.replace("\t", " ") if isinstance(text, str) else text
@@ -67,6 +73,7 @@ def render_html(context: dict, lang: str) -> str:
             qr_uri=qr_data_uri(context["verify_url"]),
             tight=tight,
             untab=untab,
+            line=line,
             gap=GAP,
             dot=DOT,
         )
