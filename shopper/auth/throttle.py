@@ -21,6 +21,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
+SIGN_IN = "auth.login"  # the one route with limits
 ACCOUNT = "sign-in-account"
 ADDRESS = "sign-in-address"
 
@@ -96,3 +97,10 @@ def init_app(app: Flask) -> None:
         # several hosts: every one counts, and a lift lifts, in the same Redis
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     limiter.init_app(app)
+
+
+@limiter.request_filter
+def _not_a_sign_in() -> bool:
+    """Only sign-ins are counted: every other request (an autosave many times a minute) skips
+    Flask-Limiter's work of resolving limits for its route."""
+    return request.endpoint != SIGN_IN
