@@ -22,6 +22,10 @@ from shopper.periods.models import Assignment, Period
 
 PAGE = 200  # assignments per page: a bank's plan has thousands
 SHOWN = 30  # outlets or inspectors named per rule; the rest are counted
+# the add form suggests this many outlet codes at most (those a broken rule names first):
+# every outlet of a bank (5 000 options) made the page 180 KB heavier; any code is checked
+# by the server when the form is sent
+SUGGESTED = 100
 SORTS = {
     "outlet": lambda r: (r["outlet_code"], r["kind"], r["seq"]),
     "sub_branch": lambda r: (r["sub_branch_code"], r["outlet_code"], r["kind"]),
@@ -45,7 +49,8 @@ class Board:
     descending: bool
     workload: list[dict[str, Any]]
     coverage: list[dict[str, Any]]
-    outlets: list[dict[str, str]]  # the add form's choices
+    picture: dict[str, Any]  # the coverage as an SVG's few paths (see coverage_picture)
+    outlets: list[dict[str, str]]  # the add form's suggestions (at most SUGGESTED)
     inspectors: list[dict[str, Any]]
     unstarted: int
 
@@ -130,6 +135,7 @@ def build(
         "inspector": {u.id: u.display_name for u in users.values()},
         "sub_branch": {sb.id: f"{sb.code} {sb.name}" for sb in sub_branches.values()},
     }
+    coverage = _coverage(visits, given, sub_branches)
     return Board(
         period=_period(period, given),
         rules=[_rule(r, given.rules, names) for r in results],
@@ -140,8 +146,9 @@ def build(
         sort=sort,
         descending=descending,
         workload=_workload(visits, given, users, scope_name, results),
-        coverage=_coverage(visits, given, sub_branches),
-        outlets=[{"code": o.code, "name": o.name} for o in outlets.values()],
+        coverage=coverage,
+        picture=coverage_picture(coverage),
+        outlets=_suggested(results, outlets),
         inspectors=[
             {"id": u.id, "name": u.display_name, "scope": scope_name(u)}
             for u in sorted(users.values(), key=lambda u: (u.role, u.display_name))
@@ -284,3 +291,52 @@ def _coverage(
         )
     rows.sort(key=lambda r: r["code"])
     return rows
+
+
+def _suggested(
+    results: list[planning.RuleResult], outlets: Mapping[int, Any]
+) -> list[dict[str, str]]:
+    """The add form's outlet suggestions: the outlets broken rules name (re-inspections
+    and coverage first, as the rules come), else the first by code; at most SUGGESTED."""
+    chosen: dict[int, None] = {}
+    for result in results:
+        if not result.met:
+            for outlet_id in result.outlet_ids:
+                if outlet_id in outlets:
+                    chosen.setdefault(outlet_id)
+    ids = list(chosen)[:SUGGESTED] if chosen else list(outlets)[:SUGGESTED]
+    return [{"code": outlets[i].code, "name": outlets[i].name} for i in ids]
+
+
+def coverage_picture(coverage: list[dict[str, Any]]) -> dict[str, Any]:
+    """The coverage picture's geometry: a square per outlet in rows per sub-branch, drawn
+    as one SVG path per kind of square (and one for the short-of-video-checks dots), not an
+    element per outlet: 5 000 outlets made 900 KB of <rect>s and <circle>s, the paths
+    about 150 KB."""
+    widest = max((sb["outlets"] for sb in coverage), default=1)
+    cell, gap = (18, 3) if widest <= 40 else (9, 2)
+    label_w, row_h, per_row = 60, cell + 6, min(widest, 80)
+    paths: defaultdict[str, list[str]] = defaultdict(list)
+    dots: list[str] = []
+    labels = []
+    y0 = 4
+    for sb in coverage:
+        labels.append({"x": 0, "y": y0 + cell - 2, "code": sb["code"]})
+        for n, c in enumerate(sb["cells"]):
+            x = label_w + (n % per_row) * (cell + gap)
+            y = y0 + (n // per_row) * row_h
+            kind = "cell " + ("visited" if c["visited"] else "not-visited")
+            if c["due"]:
+                kind += " due" if c["reinspected"] else " due missed"
+            paths[kind].append(f"M{x} {y}h{cell}v{cell}h-{cell}z")
+            if not c["videos_done"]:  # a dot: a zero-length line with round caps
+                dots.append(f"M{x + cell / 2:g} {y + cell / 2:g}h0")
+        y0 += ((max(sb["outlets"], 1) - 1) // per_row + 1) * row_h
+    return {
+        "width": label_w + per_row * (cell + gap),
+        "height": y0 + 4,
+        "labels": labels,
+        "paths": [{"class": k, "d": "".join(v)} for k, v in sorted(paths.items())],
+        "dots": "".join(dots),
+        "dot_width": 2 * cell / 5,
+    }
