@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from fontTools.pens.svgPathPen import SVGPathPen
 from fontTools.ttLib import TTCollection, TTLibError
+from markupsafe import Markup
 
 from shopper.pdf import thumbnail_uri
 
@@ -38,7 +39,10 @@ def tight(text: object) -> str:
 
 def line(text: object) -> object:
     """`text` on one line: its runs of spaces, tabs and line breaks made one space (a fact's
-    value follows its label's tab; see notice.css)."""
+    value follows its label's tab; see notice.css). Markup (a macro's output) stays Markup,
+    escaped once."""
+    if isinstance(text, Markup):
+        return Markup(" ").join(text.split())
     return " ".join(text.split()) if isinstance(text, str) else text
 
 

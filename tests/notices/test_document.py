@@ -77,6 +77,13 @@ def test_render_html_does_not_change_the_context_and_shrinks_photos(render, smal
     assert html.count('src="data:image/jpeg;base64,') == 2
 
 
+def test_a_facts_value_is_one_line_of_text_escaped_once(render):
+    context = samples.outlet_notice(findings=1, photos=0)
+    context["visit"]["business"] = "A&B\t<i>x</i>\nnext"
+    html = render(context, "en")
+    assert "Business transacted&#9;A&amp;B &lt;i&gt;x&lt;/i&gt; next</p>" in html
+
+
 def test_notice_without_score_findings_or_visit_details_renders(render):
     context = samples.outlet_notice(
         findings=0,
