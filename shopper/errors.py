@@ -259,6 +259,9 @@ REFUSALS.update(
             "This period has not opened yet: its inspections start once head office opens it."
         ),
         "video_check_by_video": _l("This assignment is a video check: it is done by video."),
+        "period_closed_change": _l(
+            "Period %(period)s is closed: this inspection can no longer change."
+        ),
         "period_closed_submit": _l(
             "Period %(period)s is closed: this inspection can no longer be submitted."
         ),

@@ -98,14 +98,20 @@ def seen_write(session: Session, user: User, uuid: str, print_: str) -> bool:
     return True
 
 
-def lock_draft(session: Session, inspection: Inspection) -> None:
-    """Take the inspection's row lock for this transaction; refuse once it is submitted.
+def lock_draft(
+    session: Session, inspection: Inspection, closed: str = "period_closed_change"
+) -> None:
+    """Take the inspection's row lock for this transaction; refuse once it is submitted, or
+    (Refused(`closed`, 409)) once its period is closed: a draft of a closed period can never
+    be submitted, so nothing in it changes either.
 
     Checking `status` on a row read earlier is not enough: a submit may commit in
     between. The conditional UPDATE waits for it (PostgreSQL) or fails (SQLite).
     """
     if not change_if(session, inspection, Inspection.status == Status.DRAFT, status=Status.DRAFT):
         raise Refused("already_submitted", 409)
+    if inspection.period.state == PeriodState.CLOSED:
+        raise Refused(closed, 409, period=inspection.period.code)
 
 
 def start(
@@ -511,13 +517,17 @@ def _dialect(session: Session) -> str:
 
 def _claim(dialect: Any) -> Any:
     """INSERT the client write, only from a live session (`token_hash`) of an active
-    inspecting account whose draft it is, pinning the version (the draft's row locked FOR NO
-    KEY UPDATE on PostgreSQL, as `lock_draft`'s UPDATE locks it; SQLite has one writer), only
-    if the UUID is new; RETURNING the pinned version ids, the account's id and username."""
+    inspecting account whose draft it is, in a period not closed, pinning the version (the
+    draft's row locked FOR NO KEY UPDATE on PostgreSQL, as `lock_draft`'s UPDATE locks it;
+    SQLite has one writer), only if the UUID is new; RETURNING the pinned version ids, the
+    account's id and username."""
     writes = ClientWrite.__table__
     pinned_here = exists().where(
         InspectionChecklist.inspection_id == Inspection.id,
         InspectionChecklist.checklist_version_id == bindparam("vid"),
+    )
+    open_period = exists().where(
+        Period.id == Inspection.period_id, Period.state != PeriodState.CLOSED
     )
     source = (
         select(
@@ -533,6 +543,7 @@ def _claim(dialect: Any) -> Any:
             Inspection.id == bindparam("iid"),
             Inspection.status == Status.DRAFT,
             pinned_here,
+            open_period,
             LoginSession.token_hash == bindparam("token_hash"),
             LoginSession.expires_at > bindparam("at_now", type_=LoginSession.expires_at.type),
             User.active.is_(True),
@@ -711,9 +722,7 @@ def submit(
     print_ = fingerprint("submit", inspection.id)
     if client_uuid and seen_write(session, inspector, client_uuid, print_):
         return None
-    lock_draft(session, inspection)
-    if inspection.period.state == PeriodState.CLOSED:
-        raise Refused("period_closed_submit", 409, period=inspection.period.code)
+    lock_draft(session, inspection, closed="period_closed_submit")
     pins = pinned(inspection)
     checklists = [p.checklist for p in pins]
     answers = answer_map(session, inspection)

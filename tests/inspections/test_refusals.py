@@ -1,8 +1,13 @@
 """Bad input gets a clear 4xx sentence and changes nothing."""
 
-import pytest
+import uuid
 
-from tests.factories import answer, answer_all, counts, items, start, submit
+import pytest
+from sqlalchemy import update
+
+from shopper.extensions import db
+from shopper.periods.models import Period, PeriodState
+from tests.factories import answer, answer_all, counts, items, jpeg, start, submit, upload
 
 
 @pytest.fixture
@@ -64,6 +69,30 @@ def test_answers_to_a_submitted_inspection_are_refused(login, world, app):
     refused(
         app, lambda: answer(c, iid, version, code, "fail", "late"), 409, "can no longer be changed"
     )
+
+
+def test_a_draft_of_a_closed_period_no_longer_changes(draft, app):
+    """Its period closed while it was a draft: it can never be submitted, so an answer (new,
+    changed or a note) or a photo is refused with a sentence and nothing changes."""
+    c, iid, version, code = draft
+    with app.app_context():
+        db.session.execute(update(Period).values(state=PeriodState.CLOSED))
+        db.session.commit()
+    closed = "is closed: this inspection can no longer change"
+    other_version, other_code, _ = items(app, iid)[1]
+    refused(app, lambda: answer(c, iid, other_version, other_code, "fail", "late"), 409, closed)
+    refused(app, lambda: answer(c, iid, version, code, "fail"), 409, closed)
+    refused(
+        app,
+        lambda: c.post(
+            f"/inspect/{iid}/answers",
+            {"uuid": str(uuid.uuid4()), "version": version, "item": code, "note": "late"},
+            json=True,
+        ),
+        409,
+        closed,
+    )
+    refused(app, lambda: upload(c, iid, version, code, jpeg()), 409, closed)
 
 
 def test_another_inspectors_inspection_is_refused(draft, login, app):
