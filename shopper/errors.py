@@ -228,7 +228,9 @@ REFUSALS.update(
     {
         "period_closed_plan": _l("Period %(period)s is closed: its plan can no longer change."),
         "plan_bad_kind": _l("Choose a mystery visit or a video check."),
-        "plan_unknown_outlet": _l("Choose one of the outlets."),
+        "plan_unknown_outlet": _l(
+            "No outlet has that code: type the code of one of the bank's outlets."
+        ),
         "plan_unknown_inspector": _l("Choose one of the active inspectors or bank checkers."),
         "plan_mystery_needs_agency": _l("A mystery visit is made by an agency inspector."),
         "plan_video_needs_checker": _l("A video check is made by a bank checker."),

@@ -272,7 +272,7 @@ def test_assignments_are_added_and_removed_by_hand_with_sentences_for_mistakes(l
     url = f"/office/periods/{world.period_id}/plan/assignments"
     checker = world.users["bank_checker"]
     cases = [
-        ({"outlet": "NOPE", "inspector": checker, "kind": "video"}, "Choose one of the outlets."),
+        ({"outlet": "NOPE", "inspector": checker, "kind": "video"}, "No outlet has that code"),
         ({"outlet": "O3", "inspector": checker, "kind": "video"}, "checks another sub-branch"),
         ({"outlet": "O1", "inspector": checker, "kind": "mystery"}, "made by an agency"),
         (
