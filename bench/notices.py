@@ -5,7 +5,7 @@ Run from the project root:  python bench/notices.py   (10-20 minutes on 2 cores)
 For an outlet notice with 20 findings and 10 photos (print copies, 1000 px JPEGs made like
 phone photos), and the same notice without photos, per candidate CJK font it prints:
 - the median time, over RUNS runs, to render (template → HTML → WeasyPrint PDF) and to sign
-  (pyHanko, certified PAdES, one revision), and the share of signing in their sum;
+  (pyHanko, certified PAdES, a revision of its own), and the share of signing in their sum;
 - the peak memory of one render and sign, as the growth of peak RSS (VmHWM) in a fresh child
   process after a warm-up notice (RSS sees what WeasyPrint, Pango and Pillow allocate in C);
 - the PDF's size.

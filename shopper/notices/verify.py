@@ -3,7 +3,9 @@
 A notice is genuine when all of these hold: it is a PDF with one signature, whose digest
 matches (intact) and whose certificate chains to one of our roots (trusted); the signature
 certifies the document with "no changes" and that holds (DocMDP); it covers the entire
-file, in one revision; and the file's SHA-256 is one the notice store knows. No Flask here.
+file, as its last revision (WeasyPrint's PDF, then the signature; notices signed before
+2026-12-02 have the one revision); and the file's SHA-256 is one the notice store knows.
+No Flask here.
 """
 
 from __future__ import annotations
@@ -99,8 +101,9 @@ def verify_notice(
         return Verdict("altered", **found, reason="changed after certification")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         return Verdict("altered", **found, reason="the signature does not cover the whole file")
-    if revisions != 1 or signature.signed_revision != 0:
-        return Verdict("altered", **found, reason="more than one revision")
+    if revisions > 2 or signature.signed_revision != revisions - 1:
+        # notices were once signed in their only revision, now in the second of two
+        return Verdict("altered", **found, reason="a revision after the signature")
     record = lookup(sha256)
     if record is None:
         return Verdict("unknown", **found, reason="no stored notice has this hash")

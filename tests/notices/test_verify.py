@@ -9,10 +9,11 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.writer import PageObject
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PageObject, copy_into_new_writer
 
 from shopper import pdf
-from shopper.notices import pki
+from shopper.notices import pki, signing
 from shopper.notices.sync import outside_event_loop
 from shopper.notices.verify import verify_notice
 from tests.notices.conftest import sign_kwargs
@@ -40,6 +41,22 @@ def test_the_stored_notice_is_genuine(notice, root_pem):
     assert verdict.record == "notice 0"
     assert verdict.sha256 == hashlib.sha256(notice).hexdigest()
     assert "Notice Signing" in verdict.signer
+
+
+def test_a_notice_signed_in_its_only_revision_as_before_is_genuine(
+    render, small_context, signer, root_pem, monkeypatch
+):
+    # notices issued before the signature became a revision of its own stay genuine
+    def single_revision(stream, strict):
+        return copy_into_new_writer(PdfFileReader(stream, strict=strict))
+
+    monkeypatch.setattr(signing, "IncrementalPdfFileWriter", single_revision)
+    rendered = pdf.render_pdf(render(small_context, "zh"))
+    data = signing.sign_pdf(
+        rendered.data, signer, field_box=rendered.signature_box, **sign_kwargs(small_context)
+    )
+    assert PdfFileReader(io.BytesIO(data)).xrefs.total_revisions == 1
+    assert check(data, root_pem, store_of(data)).status == "genuine"
 
 
 def test_a_good_notice_the_store_does_not_know_is_unknown(notice, root_pem):
