@@ -39,8 +39,11 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 
-# restart a worker now and then, so a slow leak never grows unbounded
-max_requests = 5000
+# Restart a worker now and then, so a slow leak never grows unbounded - only beside other
+# workers: a lone worker's restart stops every request until the new one has loaded the app
+# (measured, bench/load.py, SQLite, 100 inspectors: autosave p99 3.5-4.5 s with restarts
+# every 5000 requests, 123 ms without).
+max_requests = 5000 if workers > 1 else 0
 max_requests_jitter = 500
 
 accesslog = "-"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import http.client
 import io
 import random
+import runpy
 import socket
 import statistics
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -191,3 +193,12 @@ def test_the_server_names_no_software_and_limits_request_lines(server_env, world
         conn.request("GET", "/login?next=" + "a" * 9000)
         assert conn.getresponse().status == 414  # request line too long
         conn.close()
+
+
+@pytest.mark.parametrize(("workers", "restarts"), [("1", False), ("2", True)])
+def test_a_lone_worker_is_never_restarted_for_its_request_count(monkeypatch, workers, restarts):
+    # a lone worker's restart (max_requests) stopped every phone for 3.5-4.5 s (bench/load.py)
+    monkeypatch.setenv("WEB_CONCURRENCY", workers)
+    settings = runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))
+    assert settings["workers"] == int(workers)
+    assert (settings["max_requests"] > 0) is restarts
