@@ -61,3 +61,35 @@ def test_the_compiled_catalog_is_up_to_date():
     with (CATALOG / "messages.mo").open("rb") as f:
         mo = {(m.context, _key(m.id)): _key(m.string) for m in read_mo(f) if m.id}
     assert po == mo, "run: pybabel compile -d shopper/translations"
+
+
+def test_wtforms_messages_are_in_the_request_language_from_a_catalogue_loaded_once(
+    app, monkeypatch
+):
+    from babel import support
+    from flask_wtf import FlaskForm
+    from wtforms import IntegerField
+
+    class Form(FlaskForm):
+        class Meta:
+            csrf = False
+
+        number = IntegerField()
+
+    loads = []
+    real_load = support.Translations.load
+    monkeypatch.setattr(
+        support.Translations,
+        "load",
+        classmethod(lambda cls, *a, **k: loads.append(a) or real_load(*a, **k)),
+    )
+    errors = {}
+    for language in ("zh-CN", "en", "zh-CN", "en"):
+        headers = {"Accept-Language": language}
+        with app.test_request_context("/", method="POST", data={"number": "x"}, headers=headers):
+            app.preprocess_request()
+            form = Form()
+            assert not form.validate()
+            errors.setdefault(language, set()).add(form.number.errors[0])
+    assert errors == {"zh-CN": {"不是有效的整数。"}, "en": {"Not a valid integer value."}}
+    assert len([a for a in loads if "wtforms" in str(a)]) <= 2  # once per language at most
