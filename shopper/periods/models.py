@@ -83,7 +83,8 @@ class Assignment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    # by period: the unique constraint's index, which begins with period_id
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"))
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlets.id"), index=True)
     inspector_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(
