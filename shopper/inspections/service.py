@@ -212,9 +212,9 @@ def pinned(inspection: Inspection) -> list[Pinned]:
 
 
 def find_item(inspection: Inspection, version_id: int, item_code: str) -> core.Item:
-    for pin in pinned(inspection):
-        if pin.version.id == version_id:
-            item = pin.checklist.item(item_code)
+    for pin in inspection.checklists:  # only the one version asked for is loaded
+        if pin.checklist_version_id == version_id:
+            item = pin.version.checklist().item(item_code)
             if item is not None:
                 return item
     raise Refused("unknown_item", 400, item=item_code)
