@@ -103,7 +103,7 @@ def verify_notice(
         return Verdict("altered", **found, reason="the signature does not cover the whole file")
     if revisions > 2 or signature.signed_revision != revisions - 1:
         # notices were once signed in their only revision, now in the second of two
-        return Verdict("altered", **found, reason="a revision after the signature")
+        return Verdict("altered", **found, reason="more revisions than a notice has")
     record = lookup(sha256)
     if record is None:
         return Verdict("unknown", **found, reason="no stored notice has this hash")
